@@ -1,0 +1,395 @@
+"""One typed configuration object with named presets.
+
+``Config`` groups every setting of the project in typed sections (``model``, ``loss``, ``train``,
+``preprocess``, ``data``, ``weights``).  Presets are built by plain functions registered in
+:data:`PRESETS`; :func:`load_config` accepts a preset name or a YAML file (``configs/*.yaml``) and
+applies ``section.field=value`` overrides, e.g.::
+
+    cfg = load_config("paper", overrides=["train.batch_size=4", "loss.lambda_id=5"])
+
+Every value that the paper states is set in :func:`paper`; every value it leaves open is listed in
+``docs/faithfulness.md`` with the field that selects the other reading.
+"""
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Callable, Literal
+
+import yaml
+
+RESOLUTIONS: tuple[int, ...] = (8, 16, 32, 64, 128)
+
+
+@dataclass
+class ModelConfig:
+    """Generator cascade, upscalers and discriminators (paper §3.1, supplementary Tables 1–5)."""
+
+    resolutions: tuple[int, ...] = RESOLUTIONS
+    # Channel widths of every conv/dense layer are divided by this (1 = the paper's tables).
+    width_divisor: int = 1
+    g_leaky_slope: float = 0.1
+    d_leaky_slope: float = 0.2
+    # Skip connections between encoder/decoder tensors of equal shape: channel concat (U-Net) or addition.
+    skip_mode: Literal["concat", "add", "none"] = "concat"
+    # Whether the 4x4x1024 encoder output is also skipped to the reshaped fc2 output (same shape).
+    bottleneck_skip: bool = False
+    # How the face-mask image enters the next block's input: pixel replacement keeps the tables'
+    # 3-channel input; "concat" stacks the masked image as 3 extra channels (6-channel input).
+    mask_injection: Literal["replace", "concat"] = "replace"
+    # A face-mask pixel at resolution r is one whose bilinearly resized binary mask is >= this.
+    mask_threshold: float = 0.5
+    # Which output of block r is upscaled for block 2r: the composited one (face pixels restored) or raw.
+    upscale_source: Literal["composited", "raw"] = "composited"
+    # Generator kernel initialiser (the paper states He init for the discriminator only).
+    g_kernel_init: str = "glorot_uniform"
+    d_kernel_init: str = "he_normal"
+    upscaler_kernel: int = 3
+    upscaler_activation: Literal["tanh", "linear"] = "tanh"
+    # tanh in [-1, 1] <-> images in [0, 1]: "affine" maps x -> 2x-1 on input and (t+1)/2 on output;
+    # "raw" feeds [0, 1] images and uses the tanh output as-is (clipped to [0, 1] only for display).
+    output_range: Literal["affine", "raw"] = "affine"
+    # End-to-end gradients through the cascade (False) or stop-gradient between blocks (True).
+    stop_gradient_between_blocks: bool = False
+    # Discriminator (CASIA-Net, Yi et al. 2014, without max-pooling and fully-connected layers).
+    # Each removed 2x2 max-pool becomes stride 2 on the conv before it, while the map is larger than
+    # d_min_size; "none" keeps full resolution throughout.
+    d_downsample: Literal["strided", "none"] = "strided"
+    d_min_size: int = 4
+    # Per-image probability = mean of the sigmoid patch map ("mean") or the patch map itself ("patch").
+    d_output: Literal["mean", "patch"] = "mean"
+
+
+@dataclass
+class LossConfig:
+    """Eq. 1–6 of the paper."""
+
+    pixel: Literal["l1", "l2"] = "l1"
+    lambda_pc: float = 1.0  # λ1
+    lambda_adv: float = 0.1  # λ2
+    lambda_id: float = 10.0  # λ3
+    lambda_tv: float = 1e-6  # λ4
+    use_pc: bool = True
+    use_adv: bool = True
+    use_id: bool = True
+    use_tv: bool = True
+    lpips_version: Literal["0.0", "0.1"] = "0.0"
+    pc_min_resolution: int = 32  # "L_pc is not applied on block_8 and block_16"
+    id_min_resolution: int = 8  # L_id on every block
+    id_input_size: int = 224  # VGG-Face input; block outputs are resized bilinearly to this
+    real_label: float = 0.9  # one-sided label smoothing on the real mini-batch
+    fake_label: float = 0.0
+    adv_target: float = 1.0  # c in Eq. 3
+    # Eq. 5 sums over pixels; "sum_mean_batch" sums per image and averages over the batch,
+    # "sum" also sums over the batch, "mean" averages over pixels too.
+    tv_reduction: Literal["sum_mean_batch", "sum", "mean"] = "sum_mean_batch"
+
+
+@dataclass
+class TrainConfig:
+    regime: Literal["cascade", "progan"] = "cascade"
+    g_lr: float = 1e-4
+    d_lr: float = 2e-4
+    adam_beta1: float = 0.9
+    adam_beta2: float = 0.999
+    batch_size: int = 10
+    epochs: int = 50
+    progan_epochs_per_stage: int = 50
+    snapshot_epochs: tuple[int, ...] = (10, 20, 30, 40, 50)
+    checkpoint_every_steps: int = 500
+    seed: int = 0
+    mixed_precision: bool = False
+    xla: bool = False
+    strategy: Literal["auto", "default", "mirrored", "multiworker"] = "auto"
+
+
+@dataclass
+class PreprocessConfig:
+    output_size: int = 128
+    detector_upsample: int = 1
+    # Largest image side used for detection; bigger photos are downscaled for detection only.
+    max_detect_side: int = 1024
+    # Eye-centre targets as fractions of the output side (x_left, x_right, y); the face sits in the
+    # middle of the crop with room for forehead, hair, neck and shoulders (see docs/faithfulness.md).
+    left_eye_x: float = 0.40
+    right_eye_x: float = 0.60
+    eye_y: float = 0.40
+    border_mode: Literal["reflect", "constant", "replicate"] = "constant"
+
+
+@dataclass
+class DataConfig:
+    mirror: bool = True
+    shuffle_buffer: int = 2048
+    val_fraction: float = 0.05
+    split_by: Literal["identity", "image"] = "identity"
+    cache_in_memory: bool = True
+
+
+@dataclass
+class WeightsConfig:
+    # Random initialisation of the frozen loss/metric networks is only allowed when True; the
+    # paper preset refuses to run without the converted official weights.
+    allow_random: bool = False
+    cache_dir: str | None = None  # default: $FACEHALLUC_WEIGHTS or ~/.cache/facehalluc
+
+
+@dataclass
+class Config:
+    name: str = "paper"
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    weights: WeightsConfig = field(default_factory=WeightsConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _to_plain(dataclasses.asdict(self))
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(self.to_yaml())
+
+
+# ----------------------------------------------------------------------------------------- presets
+def paper() -> Config:
+    """Every hyper-parameter the paper states (§3.1, §3.2, §4 Training Details, suppl. Tables 1–5)."""
+    return Config(name="paper")
+
+
+def progan() -> Config:
+    """Progressively grown variant (§3.1 "ProGAN", §4.3): 50 epochs per stage, block_128 at test time."""
+    cfg = paper()
+    cfg.name = "progan"
+    cfg.train.regime = "progan"
+    return cfg
+
+
+def ablation_l2() -> Config:
+    """Suppl. Table 6: l2 instead of l1 for L_pixel, other weights unchanged."""
+    cfg = paper()
+    cfg.name = "ablation_l2"
+    cfg.loss.pixel = "l2"
+    return cfg
+
+
+def ablation_no_adv() -> Config:
+    cfg = paper()
+    cfg.name = "ablation_no_adv"
+    cfg.loss.use_adv = False
+    return cfg
+
+
+def ablation_no_id() -> Config:
+    cfg = paper()
+    cfg.name = "ablation_no_id"
+    cfg.loss.use_id = False
+    return cfg
+
+
+def ablation_no_pc() -> Config:
+    cfg = paper()
+    cfg.name = "ablation_no_pc"
+    cfg.loss.use_pc = False
+    return cfg
+
+
+def tiny() -> Config:
+    """Same topology as ``paper`` with channel widths divided by 16, for CPU tests and demos.
+
+    The frozen loss networks may be randomly initialised here (``weights.allow_random``); results
+    computed that way are smoke tests, not the paper's losses.
+    """
+    cfg = paper()
+    cfg.name = "tiny"
+    cfg.model.width_divisor = 16
+    cfg.train.batch_size = 8
+    cfg.train.epochs = 5
+    cfg.train.g_lr = 5e-4
+    cfg.train.d_lr = 5e-4
+    cfg.train.checkpoint_every_steps = 50
+    cfg.train.snapshot_epochs = ()
+    cfg.loss.id_input_size = 64
+    cfg.weights.allow_random = True
+    return cfg
+
+
+PRESETS: dict[str, Callable[[], Config]] = {
+    f.__name__: f
+    for f in (paper, progan, ablation_l2, ablation_no_adv, ablation_no_id, ablation_no_pc, tiny)
+}
+
+
+# ------------------------------------------------------------------------------------- loading
+class ConfigError(ValueError):
+    """A preset name, YAML file or override that cannot be applied."""
+
+
+def _to_plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _to_plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_to_plain(v) for v in value]
+    return value
+
+
+def _coerce(value: Any, annotation: Any, where: str) -> Any:
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if annotation is Any:
+        return value
+    if origin is Literal:
+        if value not in args:
+            raise ConfigError(f"{where}: {value!r} is not one of {list(args)}")
+        return value
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for a in args:
+            if a is type(None):
+                continue
+            try:
+                return _coerce(value, a, where)
+            except ConfigError as e:
+                errors.append(str(e))
+        raise ConfigError("; ".join(errors))
+    if origin is tuple:
+        if isinstance(value, str):
+            value = [v for v in value.replace("(", "").replace(")", "").split(",") if v.strip()]
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{where}: expected a list, got {value!r}")
+        elem = args[0] if args else Any
+        return tuple(_coerce(v, elem, where) for v in value)
+    if annotation is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "1", "yes", "on"):
+            return True
+        if isinstance(value, str) and value.lower() in ("false", "0", "no", "off"):
+            return False
+        raise ConfigError(f"{where}: expected true/false, got {value!r}")
+    if annotation is int:
+        if isinstance(value, bool):
+            raise ConfigError(f"{where}: expected an integer, got {value!r}")
+        try:
+            f = float(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{where}: expected an integer, got {value!r}") from None
+        if f != int(f):
+            raise ConfigError(f"{where}: expected an integer, got {value!r}")
+        return int(f)
+    if annotation is float:
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{where}: expected a number, got {value!r}") from None
+    if annotation is str:
+        return str(value)
+    return value
+
+
+def _section_types(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _apply(cfg: Config, key: str, raw: Any) -> None:
+    parts = key.split(".")
+    if len(parts) == 1 and parts[0] == "name":
+        cfg.name = str(raw)
+        return
+    if len(parts) != 2:
+        raise ConfigError(f"override {key!r}: use section.field, e.g. train.batch_size=4")
+    section_name, field_name = parts
+    if section_name not in {f.name for f in fields(Config)} or section_name == "name":
+        raise ConfigError(f"unknown config section {section_name!r}; sections: "
+                          f"{[f.name for f in fields(Config) if f.name != 'name']}")
+    section = getattr(cfg, section_name)
+    hints = _section_types(type(section))
+    if field_name not in hints:
+        raise ConfigError(f"unknown field {key!r}; {section_name} has {sorted(hints)}")
+    setattr(section, field_name, _coerce(raw, hints[field_name], key))
+
+
+def config_from_dict(data: dict[str, Any], base: Config | None = None) -> Config:
+    """Builds a Config from a nested dict (as written by :meth:`Config.to_dict`), on top of ``base``."""
+    cfg = base if base is not None else Config()
+    cfg = _copy(cfg)
+    for key, value in data.items():
+        if key == "name":
+            cfg.name = str(value)
+        elif key == "preset":
+            continue
+        elif isinstance(value, dict):
+            for sub, v in value.items():
+                _apply(cfg, f"{key}.{sub}", v)
+        else:
+            raise ConfigError(f"config key {key!r} must be a section mapping")
+    validate(cfg)
+    return cfg
+
+
+def _copy(cfg: Config) -> Config:
+    return replace(cfg, **{f.name: replace(getattr(cfg, f.name)) for f in fields(cfg) if f.name != "name"})
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    if "=" not in text:
+        raise ConfigError(f"override {text!r} must look like section.field=value")
+    key, raw = text.split("=", 1)
+    return key.strip(), yaml.safe_load(raw) if raw.strip() else ""
+
+
+def load_config(name_or_path: str | Path, overrides: list[str] | None = None) -> Config:
+    """Loads a preset by name, or a YAML file (which may name a ``preset:`` to start from)."""
+    text = str(name_or_path)
+    if text in PRESETS:
+        cfg = PRESETS[text]()
+    else:
+        path = Path(text)
+        if not path.exists():
+            candidate = Path(__file__).resolve().parent.parent / "configs" / f"{text}.yaml"
+            if candidate.exists():
+                path = candidate
+            else:
+                raise ConfigError(f"{text!r} is neither a preset ({', '.join(PRESETS)}) nor a YAML file")
+        data = yaml.safe_load(path.read_text()) or {}
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: top level must be a mapping")
+        base_name = data.get("preset", "paper")
+        if base_name not in PRESETS:
+            raise ConfigError(f"{path}: unknown preset {base_name!r}")
+        cfg = config_from_dict(data, PRESETS[base_name]())
+    for item in overrides or []:
+        key, value = parse_override(item)
+        _apply(cfg, key, value)
+    validate(cfg)
+    return cfg
+
+
+def validate(cfg: Config) -> None:
+    m = cfg.model
+    if tuple(sorted(m.resolutions)) != tuple(m.resolutions) or not m.resolutions:
+        raise ConfigError("model.resolutions must be increasing")
+    for a, b in zip(m.resolutions, m.resolutions[1:]):
+        if b != 2 * a:
+            raise ConfigError("model.resolutions must double from block to block")
+    if set(m.resolutions) - set(RESOLUTIONS):
+        raise ConfigError(f"model.resolutions must be drawn from {RESOLUTIONS}")
+    if m.width_divisor < 1:
+        raise ConfigError("model.width_divisor must be >= 1")
+    if not 0.0 < m.mask_threshold <= 1.0:
+        raise ConfigError("model.mask_threshold must be in (0, 1]")
+    if cfg.train.batch_size < 1:
+        raise ConfigError("train.batch_size must be >= 1")
+    if cfg.preprocess.output_size != m.resolutions[-1]:
+        raise ConfigError("preprocess.output_size must equal the largest model resolution")
+
+
+def describe(cfg: Config) -> str:
+    return f"# resolved config '{cfg.name}'\n" + cfg.to_yaml()

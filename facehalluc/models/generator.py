@@ -1,0 +1,258 @@
+"""Generator blocks (suppl. Tables 1–5), pixel-shuffle upscalers and the five-block cascade (Fig. 2).
+
+Image convention, used everywhere in the package: float32 NHWC RGB in [0, 1].  With
+``model.output_range == "affine"`` every block and upscaler maps its input with ``2x - 1`` and its
+tanh output with ``(t + 1) / 2`` (:func:`facehalluc.models.layers.from_tanh_range`), so the
+public tensors stay in [0, 1].
+"""
+from __future__ import annotations
+
+import keras
+from keras import layers, ops
+
+from ..config import Config
+from .layers import FaceComposite, PixelShuffle, StopGradient
+from .tables import BOTTLENECK_HW, GENERATOR_TABLES, Row
+
+
+def _width(filters: int, config: Config) -> int:
+    return max(1, filters // config.model.width_divisor)
+
+
+def block_name(resolution: int) -> str:
+    return f"block_{resolution}"
+
+
+def input_channels(config: Config) -> int:
+    return 6 if config.model.mask_injection == "concat" else 3
+
+
+def _range_in(x, config: Config, name: str):
+    if config.model.output_range == "affine":
+        return layers.Rescaling(2.0, offset=-1.0, name=name)(x)
+    return x
+
+
+def _range_out(t, config: Config, name: str):
+    if config.model.output_range == "affine":
+        return layers.Rescaling(0.5, offset=0.5, name=name, dtype="float32")(t)
+    return layers.Activation("linear", name=name, dtype="float32")(t)
+
+
+def _merge(a, b, mode: str, name: str):
+    if mode == "add":
+        return layers.Add(name=name)([a, b])
+    return layers.Concatenate(name=name)([a, b])
+
+
+def build_generator_block(resolution: int, config: Config, name: str | None = None) -> keras.Model:
+    """Encoder–decoder generator of one block, built row by row from :data:`GENERATOR_TABLES`.
+
+    Input and output are ``(resolution, resolution, 3)`` images in [0, 1] (6 input channels when
+    ``model.mask_injection == "concat"``).
+    """
+    if resolution not in GENERATOR_TABLES:
+        raise ValueError(f"no generator table for resolution {resolution}; have {sorted(GENERATOR_TABLES)}")
+    m = config.model
+    slope = m.g_leaky_slope
+    init = m.g_kernel_init
+    prefix = block_name(resolution)
+    inp = keras.Input((resolution, resolution, input_channels(config)), name=f"{prefix}_input")
+    x = _range_in(inp, config, f"{prefix}_to_tanh_range")
+
+    def conv(t, row: Row, filters: int, activation: str | None = "lrelu"):
+        t = layers.Conv2D(filters, row.kernel, strides=row.stride, dilation_rate=row.dilation,
+                          padding="same", kernel_initializer=init, name=f"{prefix}_{row.name}")(t)
+        if activation == "lrelu":
+            t = layers.LeakyReLU(negative_slope=slope, name=f"{prefix}_{row.name}_lrelu")(t)
+        return t
+
+    skips: list = []  # encoder tensors eligible for a skip connection (conv0 and residual-block outputs)
+    rows = GENERATOR_TABLES[resolution]
+    i = 0
+    # ----- encoder
+    while rows[i].kind in ("conv", "rb"):
+        row = rows[i]
+        if row.kind == "conv":
+            x = conv(x, row, _width(row.filters, config))
+            if row.name == "conv0":
+                skips.append(x)
+        else:
+            w = _width(row.filters, config)
+            y = layers.Conv2D(w, 3, padding="same", kernel_initializer=init, name=f"{prefix}_{row.name}_a")(x)
+            y = layers.LeakyReLU(negative_slope=slope, name=f"{prefix}_{row.name}_a_lrelu")(y)
+            y = layers.Conv2D(w, 3, padding="same", kernel_initializer=init, name=f"{prefix}_{row.name}_b")(y)
+            x = layers.Add(name=f"{prefix}_{row.name}_add")([x, y])
+            x = layers.LeakyReLU(negative_slope=slope, name=f"{prefix}_{row.name}_lrelu")(x)
+            skips.append(x)
+        i += 1
+    encoder_out = x
+    # ----- fully-connected bottleneck
+    x = layers.Flatten(name=f"{prefix}_flatten")(x)
+    fc_rows = [r for r in rows if r.kind == "fc"]
+    for row in fc_rows:
+        x = layers.Dense(_width(row.filters, config), kernel_initializer=init, name=f"{prefix}_{row.name}")(x)
+        x = layers.LeakyReLU(negative_slope=slope, name=f"{prefix}_{row.name}_lrelu")(x)
+    fc2_units = _width(fc_rows[-1].filters, config)
+    depth = fc2_units // (BOTTLENECK_HW * BOTTLENECK_HW)
+    x = layers.Reshape((BOTTLENECK_HW, BOTTLENECK_HW, depth), name=f"{prefix}_reshape")(x)
+    if m.bottleneck_skip and m.skip_mode != "none" and tuple(encoder_out.shape[1:]) == tuple(x.shape[1:]):
+        x = _merge(x, encoder_out, m.skip_mode, f"{prefix}_skip_bottleneck")
+    # ----- decoder
+    for row in rows[i + len(fc_rows):]:
+        if row.kind == "conv":
+            x = conv(x, row, _width(row.filters, config))
+        elif row.kind == "ps":
+            x = PixelShuffle(2, name=f"{prefix}_{row.name}")(x)
+            if m.skip_mode != "none":
+                match = [s for s in skips if tuple(s.shape[1:]) == tuple(x.shape[1:])]
+                if match:
+                    x = _merge(x, match[-1], m.skip_mode, f"{prefix}_skip_{row.name}")
+        elif row.kind == "out":
+            x = layers.Conv2D(row.filters, row.kernel, padding="same", kernel_initializer=init,
+                              name=f"{prefix}_{row.name}")(x)
+            x = layers.Activation("tanh", name=f"{prefix}_tanh", dtype="float32")(x)
+    out = _range_out(x, config, f"{prefix}_to_image_range")
+    return keras.Model(inp, out, name=name or prefix)
+
+
+def build_upscaler(config: Config, resolution: int = 8, name: str | None = None) -> keras.Model:
+    """Pixel-shuffle upscaler: a 3-channel image at ``resolution`` -> the same image at 2x.
+
+    Conv k x k to 3*2*2 channels, pixel shuffle x2, tanh (same range mapping as the blocks).
+    """
+    m = config.model
+    prefix = name or f"upscale_{resolution}_to_{2 * resolution}"
+    inp = keras.Input((resolution, resolution, 3), name=f"{prefix}_input")
+    x = _range_in(inp, config, f"{prefix}_to_tanh_range")
+    x = layers.Conv2D(12, m.upscaler_kernel, padding="same", kernel_initializer=m.g_kernel_init,
+                      name=f"{prefix}_conv")(x)
+    x = PixelShuffle(2, name=f"{prefix}_ps")(x)
+    if m.upscaler_activation == "tanh":
+        x = layers.Activation("tanh", name=f"{prefix}_tanh", dtype="float32")(x)
+        out = _range_out(x, config, f"{prefix}_to_image_range")
+    else:
+        out = layers.Activation("linear", name=f"{prefix}_to_image_range", dtype="float32")(x)
+    return keras.Model(inp, out, name=prefix)
+
+
+def cascade_input_names(config: Config) -> list[str]:
+    res = config.model.resolutions
+    return [f"masked_{r}" for r in res] + [f"mask_{r}" for r in res]
+
+
+def build_cascade(config: Config, name: str = "cascade") -> keras.Model:
+    """Five generator blocks and four upscalers in one functional model (Fig. 2).
+
+    Inputs (a dict): ``masked_{r}`` (N, r, r, 3) masked faces and ``mask_{r}`` (N, r, r, 1) face
+    masks for each resolution r.  Outputs (a dict): ``out_{r}``, the hallucination of block r with
+    the face-mask region replaced by the input's face pixels (the paper's second "mask" operation).
+
+    The first "mask" operation (Fig. 2, "we add the mask image at each resolution before feeding the
+    input"): block 2r receives the upscaled output of block r whose face-mask region is replaced by
+    the masked face at 2r (``mask_injection="replace"``), or the two stacked as 6 channels ("concat").
+    """
+    m = config.model
+    composite = FaceComposite(m.mask_threshold, name="face_composite")
+    masked_in = {r: keras.Input((r, r, 3), name=f"masked_{r}") for r in m.resolutions}
+    mask_in = {r: keras.Input((r, r, 1), name=f"mask_{r}") for r in m.resolutions}
+    outputs = {}
+    previous = None
+    for k, r in enumerate(m.resolutions):
+        block = build_generator_block(r, config)
+        if previous is None:
+            guide = masked_in[r]
+        else:
+            upscaler = build_upscaler(config, r // 2)
+            guide = upscaler(previous)
+            if m.mask_injection == "replace":
+                guide = FaceComposite(m.mask_threshold, name=f"inject_mask_{r}")([mask_in[r], masked_in[r], guide])
+        x = guide
+        if m.mask_injection == "concat":
+            x = layers.Concatenate(name=f"inject_mask_{r}")([guide, masked_in[r]])
+        raw = block(x)
+        out = composite([mask_in[r], masked_in[r], raw])
+        outputs[f"out_{r}"] = layers.Identity(name=f"out_{r}")(out)
+        previous = out if m.upscale_source == "composited" else raw
+        if m.stop_gradient_between_blocks:
+            previous = StopGradient(name=f"stop_gradient_{r}")(previous)
+    inputs = {**{f"masked_{r}": masked_in[r] for r in m.resolutions},
+              **{f"mask_{r}": mask_in[r] for r in m.resolutions}}
+    return keras.Model(inputs, outputs, name=name)
+
+
+def resize_bilinear(images, size: int):
+    """Bilinear resize without anti-aliasing (half-pixel centres), like cv2.INTER_LINEAR."""
+    return ops.image.resize(images, (size, size), interpolation="bilinear", antialias=False,
+                            data_format="channels_last")
+
+
+def image_pyramid(images, resolutions) -> dict:
+    """{r: images resized bilinearly to r x r} from the largest-resolution images (r = max passes through)."""
+    top = images.shape[1]
+    return {r: (images if r == top else resize_bilinear(images, r)) for r in resolutions}
+
+
+def mask_from_masked(masked):
+    """Face mask recovered from a masked face: 1 where any channel is non-zero."""
+    return ops.cast(ops.any(ops.greater(masked, 0.0), axis=-1, keepdims=True), "float32")
+
+
+def cascade_inputs_from_128(masked, mask, resolutions) -> dict:
+    """The cascade's input dict from 128x128 masked faces and binary masks (the paper's pyramid)."""
+    mp = image_pyramid(masked, resolutions)
+    kp = image_pyramid(mask, resolutions)
+    return {**{f"masked_{r}": mp[r] for r in resolutions}, **{f"mask_{r}": kp[r] for r in resolutions}}
+
+
+@keras.saving.register_keras_serializable(package="facehalluc")
+class MaskFromMasked(layers.Layer):
+    def call(self, masked):
+        return mask_from_masked(masked)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:3], 1)
+
+
+@keras.saving.register_keras_serializable(package="facehalluc")
+class Pyramid(layers.Layer):
+    """[masked_128, mask_128] -> the cascade's input dict (bilinear pyramid)."""
+
+    def __init__(self, resolutions=(8, 16, 32, 64, 128), **kwargs):
+        super().__init__(**kwargs)
+        self.resolutions = tuple(int(r) for r in resolutions)
+
+    def call(self, inputs):
+        masked, mask = inputs
+        return cascade_inputs_from_128(masked, ops.cast(mask, masked.dtype), self.resolutions)
+
+    def compute_output_shape(self, input_shapes):
+        b = input_shapes[0][0]
+        return {**{f"masked_{r}": (b, r, r, 3) for r in self.resolutions},
+                **{f"mask_{r}": (b, r, r, 1) for r in self.resolutions}}
+
+    def get_config(self):
+        return {**super().get_config(), "resolutions": list(self.resolutions)}
+
+
+def build_inference_model(cascade: keras.Model, config: Config, with_mask_input: bool = False,
+                          all_outputs: bool = False, name: str = "facehalluc_inference") -> keras.Model:
+    """Wraps the cascade so it takes only 128x128 masked faces (and optionally their binary masks).
+
+    Without a mask input the mask is every pixel with a non-zero channel.  Output: ``out_128``
+    (plus ``out_r`` for every block when ``all_outputs``).
+    """
+    res = config.model.resolutions
+    top = res[-1]
+    masked = keras.Input((top, top, 3), name="masked")
+    inputs = [masked]
+    if with_mask_input:
+        mask = keras.Input((top, top, 1), name="mask")
+        inputs.append(mask)
+    else:
+        mask = MaskFromMasked(name="mask_from_masked")(masked)
+    pyr = Pyramid(res, name="pyramid")([masked, mask])
+    outs = cascade(pyr)
+    outputs = {k: layers.Identity(name=k)(v) for k, v in outs.items()} if all_outputs else \
+        {f"out_{top}": layers.Identity(name=f"out_{top}")(outs[f"out_{top}"])}
+    return keras.Model(inputs if with_mask_input else masked, outputs, name=name)

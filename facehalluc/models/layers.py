@@ -1,0 +1,77 @@
+"""Small backend-agnostic layers (keras.layers / keras.ops only)."""
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+
+@keras.saving.register_keras_serializable(package="facehalluc")
+class PixelShuffle(keras.layers.Layer):
+    """Sub-pixel upscaling (Shi et al. 2016): (H, W, C*s*s) -> (H*s, W*s, C), i.e. depth_to_space."""
+
+    def __init__(self, scale: int = 2, **kwargs):
+        super().__init__(**kwargs)
+        self.scale = int(scale)
+
+    def call(self, x):
+        return ops.depth_to_space(x, self.scale, data_format="channels_last")
+
+    def compute_output_shape(self, input_shape):
+        b, h, w, c = input_shape
+        s = self.scale
+        return (b, None if h is None else h * s, None if w is None else w * s, c // (s * s))
+
+    def get_config(self):
+        return {**super().get_config(), "scale": self.scale}
+
+
+@keras.saving.register_keras_serializable(package="facehalluc")
+class FaceComposite(keras.layers.Layer):
+    """The paper's compositing: pixels of the face-mask region come from the masked input, bit-exact.
+
+    ``call([mask, masked, generated])``: where ``mask >= threshold`` the output is ``masked``,
+    elsewhere ``generated``.  ``mask`` is (N, H, W, 1) in [0, 1] (a bilinearly resized binary mask).
+    """
+
+    def __init__(self, threshold: float = 0.5, **kwargs):
+        super().__init__(**kwargs)
+        self.threshold = float(threshold)
+
+    def call(self, inputs):
+        mask, masked, generated = inputs
+        region = ops.greater_equal(mask, ops.cast(self.threshold, mask.dtype))
+        region = ops.broadcast_to(region, ops.shape(generated))
+        return ops.where(region, ops.cast(masked, generated.dtype), generated)
+
+    def compute_output_shape(self, input_shapes):
+        return input_shapes[2]
+
+    def get_config(self):
+        return {**super().get_config(), "threshold": self.threshold}
+
+
+@keras.saving.register_keras_serializable(package="facehalluc")
+class StopGradient(keras.layers.Layer):
+    def call(self, x):
+        return ops.stop_gradient(x)
+
+
+@keras.saving.register_keras_serializable(package="facehalluc")
+class SpatialMean(keras.layers.Layer):
+    """Mean over H and W, keeping one value per image and channel: (N, H, W, C) -> (N, C)."""
+
+    def call(self, x):
+        return ops.mean(x, axis=(1, 2))
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[3])
+
+
+def to_tanh_range(x):
+    """[0, 1] image -> [-1, 1]."""
+    return x * 2.0 - 1.0
+
+
+def from_tanh_range(t):
+    """tanh output in [-1, 1] -> [0, 1] image.  The one place this mapping is defined."""
+    return (t + 1.0) * 0.5

@@ -1,0 +1,1 @@
+"""Shared helpers: image I/O conventions, atomic file writes, TensorFlow log silencing."""

