@@ -67,6 +67,8 @@ class LossConfig:
     """Eq. 1–6 of the paper."""
 
     pixel: Literal["l1", "l2"] = "l1"
+    # Eq. 1 divides by N*H*W; the RGB channels are averaged ("mean") or summed ("sum", = 3x).
+    pixel_channel_reduction: Literal["mean", "sum"] = "mean"
     lambda_pc: float = 1.0  # λ1
     lambda_adv: float = 0.1  # λ2
     lambda_id: float = 10.0  # λ3
@@ -79,6 +81,9 @@ class LossConfig:
     pc_min_resolution: int = 32  # "L_pc is not applied on block_8 and block_16"
     id_min_resolution: int = 8  # L_id on every block
     id_input_size: int = 224  # VGG-Face input; block outputs are resized bilinearly to this
+    # fc7 features for L_id: the output of the Dense layer named "fc7" in the Keras VGG-Face
+    # (keras-vggface; pre-ReLU, False) or after its ReLU (True; Caffe's in-place "fc7" blob).
+    id_fc7_relu: bool = False
     real_label: float = 0.9  # one-sided label smoothing on the real mini-batch
     fake_label: float = 0.0
     adv_target: float = 1.0  # c in Eq. 3
@@ -103,6 +108,11 @@ class TrainConfig:
     mixed_precision: bool = False
     xla: bool = False
     strategy: Literal["auto", "default", "mirrored", "multiworker"] = "auto"
+    # ProGAN growth: also initialise disc_2r from disc_r (all CASIA-Net convs have equal shapes at every
+    # resolution) instead of a fresh discriminator per stage (the paper only mentions generator layers).
+    progan_copy_discriminator: bool = False
+    # Validation batches per epoch (0 = every full batch of the val split).
+    val_steps: int = 0
 
 
 @dataclass
@@ -116,7 +126,13 @@ class PreprocessConfig:
     left_eye_x: float = 0.40
     right_eye_x: float = 0.60
     eye_y: float = 0.40
-    border_mode: Literal["reflect", "constant", "replicate"] = "constant"
+    # Crop pixels that fall outside the photo: mirrored about the edge (reflect), black, or edge copies.
+    border_mode: Literal["reflect", "constant", "replicate"] = "reflect"
+    # 68-point dlib shape predictor file; None = shape_predictor_68_face_landmarks.dat shipped by the
+    # PyPI package face-recognition-models (located without importing it).
+    landmark_model: str | None = None
+    # Photos whose shorter side is below this many pixels are rejected as "no face" before detection.
+    min_image_side: int = 24
 
 
 @dataclass
@@ -244,6 +260,8 @@ def _coerce(value: Any, annotation: Any, where: str) -> Any:
     if annotation is Any:
         return value
     if origin is Literal:
+        if value not in args and str(value) in args:  # YAML reads "0.1" as a float
+            value = str(value)
         if value not in args:
             raise ConfigError(f"{where}: {value!r} is not one of {list(args)}")
         return value

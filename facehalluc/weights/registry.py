@@ -1,0 +1,139 @@
+"""The weight specs of all frozen networks the project uses (losses and evaluation metrics).
+
+:func:`registry_specs` builds the tuple afresh on every call (no module-level mutable state):
+the loss networks' specs are defined here with their converters; the evaluation networks'
+(``resnet50_256d_vggface2``, ``fid_inception``, ``pieapp_v0.1``) come from
+``facehalluc.evaluate.weight_specs.weight_specs()`` when that module exists, and otherwise from
+the placeholders below (listed, fetchable where a URL is known, but without a converter).
+
+To plug in a converter, ``facehalluc/evaluate/weight_specs.py`` defines::
+
+    def weight_specs() -> tuple[WeightSpec, ...]: ...
+
+returning specs whose ``name`` replaces the placeholder of the same name.
+"""
+from __future__ import annotations
+
+import functools
+import importlib.util
+from pathlib import Path
+from typing import Sequence
+
+from . import SourceFile, WeightSpec
+
+LPIPS_ALEXNET = SourceFile(
+    filename="alexnet_features_torchvision.pth",
+    url="https://download.pytorch.org/models/alexnet-owt-7be5be79.pth",
+    # the features-only extract used in CI, and torchvision's full file (hash prefix in its name)
+    sha256=("04bbe45dd73d8208fc6d616293a1739e522db082ea4c3eba6c247b86a591e5c8", "7be5be79"),
+    note="torchvision ImageNet AlexNet (full alexnet-owt-7be5be79.pth or features-only extract)",
+)
+LPIPS_V00 = SourceFile(
+    filename="lpips_v0.0_alex.pth",
+    url="https://github.com/richzhang/PerceptualSimilarity/raw/master/lpips/weights/v0.0/alex.pth",
+    sha256=("18720f55913d0af89042f13faa7e536a6ce1444a0914e6db9461355ece1e8cd5",),
+    note="lpips/weights/v0.0/alex.pth of the official repository / PyPI lpips",
+)
+LPIPS_V01 = SourceFile(
+    filename="lpips_v0.1_alex.pth",
+    url="https://github.com/richzhang/PerceptualSimilarity/raw/master/lpips/weights/v0.1/alex.pth",
+    sha256=("df73285e35b22355a2df87cdb6b70b343713b667eddbda73e1977e0c860835c0",),
+    note="lpips/weights/v0.1/alex.pth of the official repository / PyPI lpips",
+)
+VGGFACE_H5 = SourceFile(
+    filename="rcmalli_vggface_tf_vgg16.h5",
+    url="https://github.com/rcmalli/keras-vggface/releases/download/v2.0/rcmalli_vggface_tf_vgg16.h5",
+    sha256=(),
+    note="Keras conversion of the official Caffe VGG-Face model (keras-vggface v2.0 release); "
+         "the official MatConvNet vgg-face.mat (https://www.vlfeat.org/matconvnet/models/vgg-face.mat) "
+         "is accepted as --src too",
+)
+
+LPIPS_LICENCE = ("LPIPS lin layers: BSD-2-Clause (richzhang/PerceptualSimilarity); AlexNet: "
+                 "torchvision BSD-3-Clause, trained on ImageNet (non-commercial research terms)")
+
+
+def _convert_lpips(version: str, sources: Sequence[Path], output: Path) -> None:
+    from ..nets.lpips import convert_lpips
+
+    convert_lpips(version, sources, output)  # type: ignore[arg-type]
+
+
+def _convert_vggface(sources: Sequence[Path], output: Path) -> None:
+    from ..nets.vggface import convert_vggface
+
+    convert_vggface(sources, output)
+
+
+def _loss_specs() -> tuple[WeightSpec, ...]:
+    return (
+        WeightSpec(
+            name="lpips_alex_v0.0",
+            description="LPIPS v0.0, AlexNet backbone (the paper's L_pc)",
+            sources=(LPIPS_ALEXNET, LPIPS_V00), licence=LPIPS_LICENCE,
+            homepage="https://github.com/richzhang/PerceptualSimilarity",
+            used_by="losses (L_pc, loss.lpips_version=0.0)",
+            converter=functools.partial(_convert_lpips, "0.0")),
+        WeightSpec(
+            name="lpips_alex_v0.1",
+            description="LPIPS v0.1, AlexNet backbone (current default of the lpips package)",
+            sources=(LPIPS_ALEXNET, LPIPS_V01), licence=LPIPS_LICENCE,
+            homepage="https://github.com/richzhang/PerceptualSimilarity",
+            used_by="losses (L_pc, loss.lpips_version=0.1)",
+            converter=functools.partial(_convert_lpips, "0.1")),
+        WeightSpec(
+            name="vggface",
+            description="VGG-Face (Parkhi et al. 2015) VGG-16 to fc7 (the paper's L_id)",
+            sources=(VGGFACE_H5,),
+            licence="VGG-Face model: CC BY-NC 4.0 (Oxford VGG), non-commercial research only; "
+                    "keras-vggface conversion code: MIT",
+            homepage="https://www.robots.ox.ac.uk/~vgg/software/vgg_face/",
+            used_by="losses (L_id)",
+            converter=_convert_vggface),
+    )
+
+
+def _evaluation_placeholders() -> tuple[WeightSpec, ...]:
+    return (
+        WeightSpec(
+            name="resnet50_256d_vggface2",
+            description="ResNet-50-256D trained on VGGFace2 (mean match score, Table 1)",
+            sources=(SourceFile("resnet50_256d_vggface2", None, (),
+                                "official Caffe/MatConvNet models at https://github.com/ox-vgg/vgg_face2"),),
+            licence="VGGFace2 models: CC BY-NC 4.0 (Oxford VGG), non-commercial research only",
+            homepage="https://github.com/ox-vgg/vgg_face2", used_by="evaluation (match score)"),
+        WeightSpec(
+            name="fid_inception",
+            description="Inception-v3 pool3 features of the TF FID implementation (FID, Table 1)",
+            sources=(SourceFile("pt_inception-2015-12-05-6726825d.pth",
+                                "https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/"
+                                "pt_inception-2015-12-05-6726825d.pth", ("6726825d",),
+                                "pytorch-fid port of the TF inception-2015-12-05 graph"),),
+            licence="Apache-2.0 (TensorFlow models / pytorch-fid)",
+            homepage="https://github.com/bioinf-jku/TTUR", used_by="evaluation (FID)"),
+        WeightSpec(
+            name="pieapp_v0.1",
+            description="PieAPP v0.1 perceptual error (Table 1)",
+            sources=(SourceFile("PieAPPv0.1.pth", None, (),
+                                "official model at https://github.com/prashnani/PerceptualImageError"),),
+            licence="PieAPP: see https://github.com/prashnani/PerceptualImageError (research use)",
+            homepage="https://github.com/prashnani/PerceptualImageError",
+            used_by="evaluation (mean perceptual error)"),
+    )
+
+
+def _evaluation_specs() -> tuple[WeightSpec, ...]:
+    """The evaluation area's specs, overriding the placeholders by name where it provides them."""
+    specs = {s.name: s for s in _evaluation_placeholders()}
+    if importlib.util.find_spec("facehalluc.evaluate") is not None and \
+            importlib.util.find_spec("facehalluc.evaluate.weight_specs") is not None:
+        from ..evaluate import weight_specs as eval_specs  # type: ignore[attr-defined]
+
+        for s in eval_specs.weight_specs():
+            specs[s.name] = s
+    return tuple(specs.values())
+
+
+def registry_specs() -> tuple[WeightSpec, ...]:
+    """All specs: the three loss networks, then the three evaluation networks."""
+    return _loss_specs() + _evaluation_specs()
