@@ -1,0 +1,368 @@
+"""``python -m facehalluc.demo``: the whole pipeline in a few CPU minutes, on a fresh machine.
+
+1. **Data.** Without ``--data``: the face photos that ship with installed packages
+   (scikit-image's ``astronaut.png``, matplotlib's ``grace_hopper.jpg``), each augmented into many
+   photos (random similarity warp, mirroring, colour jitter) and run through the real preprocessor
+   (dlib detection, 68 landmarks, eye alignment, hull mask).  Only two photos ship, so the
+   held-out faces are *unseen augmentations* of the same two people, not unseen identities.
+   With ``--data DIR`` (e.g. ``../shared/data/lfw --limit 400``): ``facehalluc.data.prepare``
+   on the folder, with an identity-disjoint validation split (unseen people).
+2. **Train** the ``tiny`` preset (widths / 16) for ``--steps`` steps with
+   :class:`facehalluc.train.trainer.GANTrainer`.  The LPIPS (perceptual) and VGG-Face (identity)
+   terms are used only when their converted weights are in the weights cache
+   (``facehalluc-weights``), never with random frozen networks; ``--set`` overrides anything.
+3. **Hallucinate** the held-out faces with the saved run directory (``load_generator``).
+4. **Export** a SavedModel, reload it with ``tf.saved_model.load`` and compare with the Keras model.
+5. Write ``OUT/contact_sheet.png``, ``OUT/report.md`` and ``OUT/report.json``.
+
+Nothing is downloaded.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from .config import Config, load_config
+from .utils.quiet import quiet_tensorflow
+
+log = logging.getLogger("facehalluc.demo")
+
+
+# ------------------------------------------------------------------------------------------- data
+def bundled_face_photos() -> list[Path]:
+    """Face photos shipped by installed packages (no download): skimage's astronaut, matplotlib's
+    Grace Hopper.  Missing ones are skipped."""
+    found: list[Path] = []
+    try:
+        import skimage
+
+        p = Path(skimage.__file__).resolve().parent / "data" / "astronaut.png"
+        if p.is_file():
+            found.append(p)
+    except ImportError:  # pragma: no cover
+        pass
+    try:
+        import matplotlib
+
+        p = Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
+        if p.is_file():
+            found.append(p)
+    except ImportError:  # pragma: no cover
+        pass
+    return found
+
+
+def augment_photo(photo: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A random variant of a uint8 RGB photo: similarity warp (rotation +-12 deg, scale 0.85-1.15,
+    shift +-6 %) about the centre with reflected borders, mirroring (p = 0.5), and colour jitter
+    (brightness, contrast, saturation +-15 %, per-channel gain +-6 %)."""
+    import cv2
+
+    h, w = photo.shape[:2]
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), rng.uniform(-12, 12), rng.uniform(0.85, 1.15))
+    m[:, 2] += rng.uniform(-0.06, 0.06, 2) * (w, h)
+    img = cv2.warpAffine(photo, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+    if rng.random() < 0.5:
+        img = img[:, ::-1]
+    x = img.astype(np.float32) / 255.0
+    grey = x.mean(-1, keepdims=True)
+    x = grey + (x - grey) * rng.uniform(0.85, 1.15)  # saturation
+    x = x.mean() + (x - x.mean()) * rng.uniform(0.85, 1.15)  # contrast
+    x = x * rng.uniform(0.85, 1.15) * rng.uniform(0.94, 1.06, 3)  # brightness, colour balance
+    return np.round(np.clip(x, 0, 1) * 255).astype(np.uint8)
+
+
+def build_bundled_dataset(out: Path, cfg: Config, n_train: int = 48, n_val: int = 4, seed: int = 0) -> Path:
+    """Dataset file from the bundled photos: ``n_train`` / ``n_val`` augmented variants per photo.
+
+    Train and val variants come from disjoint random draws; identity = the photo's stem.
+    """
+    from .data import FaceArrays, write_h5
+    from .preprocess import FacePreprocessor, PreprocessError, load_rgb
+
+    photos = bundled_face_photos()
+    if not photos:
+        raise FileNotFoundError("no bundled face photos found (need scikit-image or matplotlib); "
+                                "pass --data DIR with face photos instead")
+    pre = FacePreprocessor(cfg.preprocess)
+    rng = np.random.default_rng(seed)
+    parts: dict[str, list] = {k: [] for k in ("aligned", "masked", "mask", "landmarks", "source", "identity",
+                                               "split")}
+    for path in photos:
+        photo, _ = load_rgb(str(path))
+        for split, n in ((0, n_train), (1, n_val)):
+            made, tries = 0, 0
+            while made < n and tries < 3 * n:
+                tries += 1
+                variant = photo if (made == 0 and split == 1) else augment_photo(photo, rng)
+                try:
+                    s = pre.process(variant, name=f"{path.name}#{tries}")
+                except PreprocessError:
+                    continue
+                for k, v in (("aligned", s.aligned), ("masked", s.masked), ("mask", s.mask),
+                             ("landmarks", s.landmarks), ("source", f"{path.name}#aug{split}_{made}"),
+                             ("identity", path.stem), ("split", split)):
+                    parts[k].append(v)
+                made += 1
+    arrays = FaceArrays(aligned=np.stack(parts["aligned"]), masked=np.stack(parts["masked"]),
+                        mask=np.stack(parts["mask"]).astype(np.uint8),
+                        landmarks=np.stack(parts["landmarks"]).astype(np.float32),
+                        source=parts["source"], identity=parts["identity"],
+                        split=np.asarray(parts["split"], np.uint8))
+    import yaml
+
+    pyaml = yaml.safe_dump(dataclasses.asdict(cfg.preprocess), sort_keys=False)
+    return write_h5(out, arrays, pyaml, extra_attrs={"generator": "facehalluc.demo (bundled photos, augmented)"})
+
+
+def build_folder_dataset(src: Path, out: Path, cfg: Config, limit: int | None) -> Path:
+    from .data.prepare import prepare_dataset
+
+    prepare_dataset(src, out, cfg, workers=0, limit=limit, val_fraction=0.1, overwrite=True, progress=True)
+    return out
+
+
+# ------------------------------------------------------------------------------------------ train
+def loss_weights_available(cfg: Config) -> dict[str, bool]:
+    """Whether the converted LPIPS / VGG-Face weights the config would use are in the cache."""
+    from . import weights
+
+    names = {"pc": f"lpips_alex_v{cfg.loss.lpips_version}", "id": "vggface"}
+    out = {}
+    for key, name in names.items():
+        try:
+            weights.weights_path(name, cfg)
+            out[key] = True
+        except Exception:  # noqa: BLE001 - missing, unknown or corrupt: not available
+            out[key] = False
+    return out
+
+
+def demo_config(name: str, overrides: Sequence[str], batch_size: int | None) -> tuple[Config, dict]:
+    cfg = load_config(name)
+    avail = loss_weights_available(cfg)
+    auto = []
+    if not avail["pc"]:
+        auto.append("loss.use_pc=false")
+    if not avail["id"]:
+        auto.append("loss.use_id=false")
+    if batch_size:
+        auto.append(f"train.batch_size={batch_size}")
+    cfg = load_config(name, auto + list(overrides))
+    return cfg, {"weights_available": avail, "auto_overrides": auto, "user_overrides": list(overrides)}
+
+
+def train(cfg: Config, h5: Path, run_dir: Path, steps: int, eager: bool = False) -> dict[str, Any]:
+    """``steps`` GANTrainer steps on the train split; saves the run directory; returns the history."""
+    import keras
+
+    from .data import make_dataset
+    from .losses import build_loss_networks
+    from .models import build_cascade
+    from .train import save_generator
+    from .train.trainer import GANTrainer, build_discriminators, make_optimizers
+
+    keras.utils.set_random_seed(cfg.train.seed)
+    generator = build_cascade(cfg)
+    trainer = GANTrainer(generator, build_discriminators(cfg.model.resolutions, cfg), cfg,
+                         build_loss_networks(cfg))
+    g_opt, d_opt = make_optimizers(cfg)
+    trainer.compile(g_opt, d_opt, run_eagerly=eager)
+    ds = make_dataset(h5, cfg, split="train", repeat=True, seed=cfg.train.seed)
+    # fit() in up to 10 "epochs" so the history holds per-chunk means (Keras resets the metric
+    # trackers every epoch): the first and last chunk show the trend.
+    chunks = max(d for d in range(1, 11) if steps % d == 0)
+    t0 = time.perf_counter()
+
+    class _Log(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            logs = logs or {}
+            log.info("steps %d/%d  mean over the last %d: g_total %.4f  d_total %.4f  b128_pixel %.4f  (%.1f s)",
+                     (epoch + 1) * steps // chunks, steps, steps // chunks,
+                     float(logs.get("g_total", float("nan"))), float(logs.get("d_total", float("nan"))),
+                     float(logs.get("b128_pixel", float("nan"))), time.perf_counter() - t0)
+
+    hist = trainer.fit(ds, steps_per_epoch=steps // chunks, epochs=chunks, verbose=0, callbacks=[_Log()])
+    seconds = time.perf_counter() - t0
+    save_generator(run_dir, cfg, generator)
+    h = {k: [float(x) for x in v] for k, v in hist.history.items()}
+    return {"seconds": seconds, "steps": steps, "steps_per_chunk": steps // chunks,
+            "first": {k: v[0] for k, v in h.items()}, "final": {k: v[-1] for k, v in h.items()}}
+
+
+# ------------------------------------------------------------------------------------------- main
+def _val_arrays(h5: Path):
+    from .data import read_arrays
+
+    val = read_arrays(h5, "val")
+    if len(val) == 0:
+        log.warning("%s has no validation faces; showing training faces instead", h5)
+        val = read_arrays(h5, "train")
+    return val
+
+
+def run_demo(out: Path, data: Path | None = None, limit: int | None = None, steps: int = 300,
+             config: str = "tiny", overrides: Sequence[str] = (), batch_size: int | None = None,
+             n_train: int = 48, n_val: int = 4, max_show: int = 8, eager: bool = False,
+             seed: int = 0) -> dict[str, Any]:
+    """Runs the five demo stages (module docstring) and returns the report dict."""
+    import tensorflow as tf
+
+    from .export import export_savedmodel
+    from .infer import contact_sheet, from_keras, write_png
+    from .train import load_generator
+
+    t_all = time.perf_counter()
+    out.mkdir(parents=True, exist_ok=True)
+    cfg, cfg_info = demo_config(config, overrides, batch_size)
+    report: dict[str, Any] = {"config": cfg.name, **cfg_info, "steps": steps, "timings_s": {}}
+    # 1. data
+    t = time.perf_counter()
+    h5 = out / "data" / "faces.h5"
+    if data is not None:
+        build_folder_dataset(data, h5, cfg, limit)
+        report["data"] = {"source": str(data), "limit": limit, "held_out": "unseen identities"}
+    else:
+        build_bundled_dataset(h5, cfg, n_train=n_train, n_val=n_val, seed=seed)
+        report["data"] = {"source": [str(p) for p in bundled_face_photos()],
+                          "held_out": "unseen augmentations of the bundled photos (same people)"}
+    from .data import count_examples
+
+    report["data"].update(n_train=count_examples(h5, "train"), n_val=count_examples(h5, "val"))
+    report["timings_s"]["data"] = time.perf_counter() - t
+    if report["data"]["n_train"] == 0:
+        raise RuntimeError(f"{h5}: no training faces could be prepared")
+    # 2. train
+    run_dir = out / "run"
+    tr = train(cfg, h5, run_dir, steps, eager=eager)
+    report["train"] = {"steps": steps, "batch_size": cfg.train.batch_size, "steps_per_chunk": tr["steps_per_chunk"],
+                       "losses_first_chunk": tr["first"], "losses_final": tr["final"]}
+    report["timings_s"]["train"] = tr["seconds"]
+    # 3. hallucinate held-out faces (run directory -> Keras inference model)
+    t = time.perf_counter()
+    model, run_cfg = load_generator(run_dir)
+    hall = from_keras(model, run_cfg, run_dir)
+    val = _val_arrays(h5)
+    n = min(max_show, len(val))
+    masked = val.masked[:n].astype(np.float32) / 255.0
+    mask = val.mask[:n].astype(np.float32)
+    aligned = val.aligned[:n].astype(np.float32) / 255.0
+    outs = hall.run(masked, mask)
+    report["timings_s"]["hallucinate"] = time.perf_counter() - t
+    bg = mask[..., None] < 0.5
+    bg3 = np.broadcast_to(bg, aligned.shape)
+    report["heldout"] = {
+        "n": n,
+        "background_l1": float(np.abs(outs["out_128"] - aligned)[bg3].mean()),
+        "background_l1_of_black": float(np.abs(aligned)[bg3].mean()),
+        "face_pixels_exact": bool(np.array_equal(outs["out_128"][~bg3], masked[~bg3])),
+    }
+    stage_keys = [k for k in sorted(outs, key=lambda k: int(k.split("_")[-1])) if k != "out_128"]
+    rows = [[aligned[i], masked[i]] + [outs[k][i] for k in stage_keys] + [outs["out_128"][i]] for i in range(n)]
+    labels = ["original", "masked (input)"] + [f"block_{k.split('_')[-1]}" for k in stage_keys] + ["out_128"]
+    sheet = write_png(out / "contact_sheet.png", contact_sheet(rows, labels))
+    for i in range(n):
+        write_png(out / "heldout" / f"{i:02d}_out.png", outs["out_128"][i])
+    # 4. export, reload with TensorFlow only, compare
+    t = time.perf_counter()
+    sm_dir = export_savedmodel(model, out / "savedmodel", run_cfg, all_outputs=True, overwrite=True)
+    report["timings_s"]["export"] = time.perf_counter() - t
+    t = time.perf_counter()
+    loaded = tf.saved_model.load(str(sm_dir))
+    sm_out = {k: v.numpy() for k, v in loaded.signatures["serving_default"](masked=tf.constant(masked)).items()}
+    keras_out = {k: np.asarray(v) for k, v in model(masked).items()}
+    diffs = {k: float(np.abs(sm_out[k] - keras_out[k]).max()) for k in keras_out}
+    derived = np.broadcast_to(masked.max(-1, keepdims=True) > 0, masked.shape)
+    report["savedmodel"] = {
+        "dir": str(sm_dir), "signatures": sorted(loaded.signatures),
+        "max_abs_diff_vs_keras": diffs, "equal_within_1e-5": all(d <= 1e-5 for d in diffs.values()),
+        "face_pixels_exact": bool(np.array_equal(sm_out["out_128"][derived], masked[derived])),
+    }
+    report["timings_s"]["reload_and_check"] = time.perf_counter() - t
+    report["timings_s"]["total"] = time.perf_counter() - t_all
+    report["outputs"] = {"contact_sheet": str(sheet), "run_dir": str(run_dir), "report_md": str(out / "report.md")}
+    (out / "report.json").write_text(json.dumps(report, indent=2))
+    (out / "report.md").write_text(_markdown(report))
+    return report
+
+
+def _markdown(r: dict[str, Any]) -> str:
+    tm = r["timings_s"]
+    losses = r["train"]["losses_final"]
+    first = r["train"]["losses_first_chunk"]
+    keys = [k for k in ("g_total", "d_total", "b128_pixel", "b128_adv", "b128_pc", "b128_id", "b128_total")
+            if k in losses]
+    lines = [
+        "# facehalluc demo report", "",
+        f"- config: `{r['config']}`, steps: {r['steps']}, batch size: {r['train']['batch_size']}",
+        f"- overrides: {r['auto_overrides'] + r['user_overrides'] or 'none'} "
+        f"(converted loss weights available: {r['weights_available']})",
+        f"- data: {r['data']['n_train']} train / {r['data']['n_val']} val faces; held-out = {r['data']['held_out']}",
+        f"- training losses, mean over the first / last {r['train']['steps_per_chunk']} steps: "
+        + ", ".join(f"{k} {first[k]:.4f} / {losses[k]:.4f}" for k in keys),
+        f"- held-out background L1 to the original: {r['heldout']['background_l1']:.4f} "
+        f"(black background would be {r['heldout']['background_l1_of_black']:.4f}); "
+        f"face pixels exact: {r['heldout']['face_pixels_exact']}",
+        f"- SavedModel `{r['savedmodel']['dir']}` signatures {r['savedmodel']['signatures']}: max |SavedModel - Keras| = "
+        f"{max(r['savedmodel']['max_abs_diff_vs_keras'].values()):.2e} "
+        f"(equal within 1e-5: {r['savedmodel']['equal_within_1e-5']}), "
+        f"face pixels exact: {r['savedmodel']['face_pixels_exact']}",
+        "- timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in tm.items()), "",
+        "![contact sheet](contact_sheet.png)", "",
+        "Columns: original aligned face, masked input, composited outputs of block_8 ... block_64 "
+        "(nearest-neighbour enlarged), final 128x128 output.", "",
+    ]
+    return "\n".join(lines)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m facehalluc.demo", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", type=Path, help="folder of face photos (LFW layout Person/x.jpg); default: "
+                   "the photos bundled with scikit-image and matplotlib, augmented")
+    p.add_argument("--limit", type=int, help="with --data: only the first N files (sorted)")
+    p.add_argument("--out", type=Path, default=Path("demo_out"))
+    p.add_argument("--steps", type=int, default=300, help="training steps (default 300)")
+    p.add_argument("--batch-size", type=int, help="default: the preset's (tiny: 8)")
+    p.add_argument("--config", default="tiny", help="preset or YAML (default tiny)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.FIELD=VALUE",
+                   help="config override (repeatable)")
+    p.add_argument("--train-variants", type=int, default=48, help="bundled mode: training variants per photo")
+    p.add_argument("--val-variants", type=int, default=4, help="bundled mode: held-out variants per photo")
+    p.add_argument("--show", type=int, default=8, help="held-out faces on the contact sheet")
+    p.add_argument("--eager", action="store_true", help="run train steps eagerly (no graph tracing: "
+                   "faster for a handful of steps, slower per step)")
+    p.add_argument("--seed", type=int, default=0)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    quiet_tensorflow()
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    if args.steps < 1:
+        print("--steps must be >= 1", file=sys.stderr)
+        return 2
+    if args.data is not None and not args.data.is_dir():
+        print(f"--data {args.data}: folder not found", file=sys.stderr)
+        return 2
+    r = run_demo(args.out, args.data, args.limit, args.steps, args.config, args.overrides, args.batch_size,
+                 args.train_variants, args.val_variants, args.show, args.eager, args.seed)
+    print((args.out / "report.md").read_text())
+    ok = r["savedmodel"]["equal_within_1e-5"] and r["savedmodel"]["face_pixels_exact"] \
+        and r["heldout"]["face_pixels_exact"]
+    if not ok:
+        print("demo: SavedModel check FAILED (see report.json)", file=sys.stderr)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,7 @@
+"""``python -m facehalluc.infer``: same as ``infer.py``."""
+import sys
+
+from .cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,49 @@
+"""Paste-back: warp a 128x128 hallucination into the original photo's frame and blend it in.
+
+The alignment (``facehalluc.preprocess``) maps photo coordinates to the aligned crop with a
+similarity ``A`` (2x3, ``[x', y'] = A @ [x, y, 1]``).  Paste-back samples the crop at ``A @ p`` for
+every photo pixel ``p`` (``cv2.warpAffine`` with ``WARP_INVERSE_MAP``, bilinear) and alpha-blends it
+over the photo where the crop lies; the alpha ramps linearly from 0 to 1 over ``feather`` crop
+pixels at the crop border so no seam is visible.  Pixel centres are at integer coordinates in both
+frames (OpenCV's convention), the same convention the preprocessor's matrix
+(``facehalluc.preprocess.Sample.transform``) uses.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+def invert_affine(matrix: np.ndarray) -> np.ndarray:
+    """Inverse of a 2x3 affine map."""
+    m = np.vstack([np.asarray(matrix, np.float64), [0.0, 0.0, 1.0]])
+    return np.linalg.inv(m)[:2]
+
+
+def feather_alpha(size: int, feather: float) -> np.ndarray:
+    """(size, size) float32 alpha: 1 inside, linear ramp to 0 over ``feather`` pixels at the border."""
+    if feather <= 0:
+        return np.ones((size, size), np.float32)
+    d = np.minimum(np.arange(size), np.arange(size)[::-1]).astype(np.float32) + 0.5
+    ramp = np.clip(d / float(feather), 0.0, 1.0)
+    return np.minimum(ramp[:, None], ramp[None, :])
+
+
+def paste_back(photo: np.ndarray, crop: np.ndarray, matrix: np.ndarray, feather: float = 3.0) -> np.ndarray:
+    """Blends ``crop`` (S x S x 3, uint8 or float [0, 1]) into ``photo`` (H x W x 3 uint8).
+
+    ``matrix``: the 2x3 photo -> crop similarity used for alignment.  Returns a new uint8 photo;
+    photo pixels that the crop does not cover are unchanged.
+    """
+    import cv2
+
+    if photo.dtype != np.uint8 or photo.ndim != 3:
+        raise ValueError(f"photo must be (H, W, 3) uint8, got {photo.shape} {photo.dtype}")
+    crop_f = crop.astype(np.float32) / 255.0 if crop.dtype == np.uint8 else crop.astype(np.float32)
+    size = crop_f.shape[0]
+    h, w = photo.shape[:2]
+    m = np.asarray(matrix, np.float64)
+    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    warped = cv2.warpAffine(crop_f, m, (w, h), flags=flags, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    alpha = cv2.warpAffine(feather_alpha(size, feather), m, (w, h), flags=flags,
+                           borderMode=cv2.BORDER_CONSTANT, borderValue=0)[..., None]
+    out = photo.astype(np.float32) / 255.0 * (1.0 - alpha) + np.clip(warped, 0.0, 1.0) * alpha
+    return np.round(np.clip(out, 0.0, 1.0) * 255.0).astype(np.uint8)
