@@ -1,0 +1,93 @@
+"""``train.py`` command line: parses arguments and calls :func:`facehalluc.train.run.train`.
+
+Exit codes: 0 done; 2 bad arguments / missing weights or data (one-line message); 3 training
+diverged (NaN guard; the last good checkpoint is intact).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..utils.quiet import quiet_tensorflow
+
+EPILOG = """examples:
+  train.py --config tiny --data work_data/lfw.h5 --out runs/tiny --epochs 5
+  train.py --config paper --data work_data/lfw.h5 --out runs/paper            # needs converted weights
+  train.py --config progan --data work_data/lfw.h5 --out runs/progan --epochs 50  # 50 epochs per stage
+  train.py --out runs/tiny --data work_data/lfw.h5 --resume                   # continue after kill -9
+  train.py --config tiny --data d.h5 --out r train.batch_size=4 loss.lambda_id=5  # overrides
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="train.py", description="Train the multi-scale face-hallucination GAN (cascade or ProGAN).",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--config", default=None,
+                   help="preset (paper, progan, ablation_l2, ablation_no_adv, ablation_no_id, ablation_no_pc, "
+                        "tiny) or a YAML file; with --resume defaults to RUN_DIR/config.yaml, else paper")
+    p.add_argument("--data", required=True, help="HDF5 dataset written by data/prepare.py")
+    p.add_argument("--out", required=True, help="run directory (config, checkpoints, samples, tb logs)")
+    p.add_argument("--epochs", type=int, default=None,
+                   help="epochs (cascade) or epochs per stage (progan); default from the config")
+    p.add_argument("--steps-per-epoch", type=int, default=None,
+                   help="generator updates per epoch (default: train examples // batch size)")
+    p.add_argument("--resume", action="store_true", help="continue from RUN_DIR/checkpoint/state.h5")
+    p.add_argument("--strategy", choices=["auto", "default", "mirrored", "multiworker"], default=None,
+                   help="tf.distribute strategy (default: config train.strategy = auto)")
+    p.add_argument("--mixed-precision", action="store_true", help="mixed_float16 compute with loss scaling")
+    p.add_argument("--xla", action="store_true", help="compile the train step with XLA (jit_compile)")
+    p.add_argument("--verbose", type=int, choices=[0, 1, 2], default=1,
+                   help="fit() verbosity: 1 progress bar, 2 one line per epoch (logs), 0 silent")
+    p.add_argument("overrides", nargs="*", metavar="section.field=value", help="config overrides")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    quiet_tensorflow()
+    from ..config import ConfigError, load_config
+
+    overrides = list(args.overrides)
+    if args.strategy:
+        overrides.append(f"train.strategy={args.strategy}")
+    if args.mixed_precision:
+        overrides.append("train.mixed_precision=true")
+    if args.xla:
+        overrides.append("train.xla=true")
+    config_name = args.config
+    if config_name is None:
+        saved = Path(args.out) / "config.yaml"
+        config_name = str(saved) if (args.resume and saved.is_file()) else "paper"
+    try:
+        cfg = load_config(config_name, overrides)
+    except ConfigError as e:
+        print(f"train.py: error: {e}", file=sys.stderr)
+        return 2
+
+    from ..weights import MissingWeightsError
+    from .callbacks import TrainingDiverged
+    from .run import train
+    from .run_dir import RunDirError
+
+    try:
+        result = train(cfg, args.out, args.data, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
+                       resume=args.resume, verbose=args.verbose)
+    except MissingWeightsError as e:
+        print(f"train.py: error: {' '.join(str(e).split())}", file=sys.stderr)
+        return 2
+    except (RunDirError, FileNotFoundError, ValueError) as e:
+        print(f"train.py: error: {e}", file=sys.stderr)
+        return 2
+    except TrainingDiverged as e:
+        print(f"train.py: training diverged: {e}", file=sys.stderr)
+        return 3
+    s = result.state
+    print(f"done: {s.global_step} steps, {s.epoch} epochs in {result.seconds:.0f} s; "
+          f"generator: {Path(args.out) / 'generator.weights.h5'}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,268 @@
+"""The training driver: builds everything, resumes, runs fit() per stage, writes the run directory.
+
+:func:`train` is what ``train.py`` calls.  Data order is a deterministic function of
+``cfg.train.seed``: the training stream is ``make_dataset(..., repeat=True, seed=seed + stage)``
+and a resumed run continues it with ``.skip(steps already taken)``, so an interrupted and resumed
+run sees exactly the batches an uninterrupted run sees.
+"""
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from ..config import Config
+from ..losses import LossNetworks, build_loss_networks
+from ..models import build_cascade
+from .callbacks import NaNGuard, RunCallback, TrainingDiverged, read_history
+from .checkpoint import CHECKPOINT_FILE, TrainState, read_state, restore_checkpoint
+from .distribute import is_chief, make_strategy
+from .progan import grow_block
+from .run_dir import CONFIG_NAME, RunDirError, atomic_save_weights, atomic_write_text, save_generator
+from .trainer import (GANTrainer, build_discriminators, build_stage_block, build_stage_generator,
+                      make_optimizers)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class DataSource:
+    """Where batches come from.
+
+    ``train(seed)`` returns an *infinite* deterministic stream of dict batches (``masked_r``,
+    ``mask_r``, ``full_r``); ``val()`` a finite dataset or None.
+    """
+
+    train: Callable[[int], tf.data.Dataset]
+    steps_per_epoch: int
+    val: Callable[[], tf.data.Dataset] | None = None
+    description: str = ""
+
+
+def h5_source(path: str | Path, cfg: Config) -> DataSource:
+    """Batches from a prepared HDF5 file (``facehalluc.data.make_dataset``), train/val splits."""
+    from ..data import count_examples, make_dataset
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: training data file not found (make it with data/prepare.py)")
+    bs = cfg.train.batch_size
+    n_train = count_examples(path, "train")
+    if n_train < bs:
+        raise ValueError(f"{path}: the train split has {n_train} examples, fewer than one batch of {bs}")
+    n_val = count_examples(path, "val")
+
+    def train(seed: int) -> tf.data.Dataset:
+        return make_dataset(path, cfg, "train", repeat=True, shuffle=True, seed=seed)
+
+    val = None
+    if n_val > 0:
+        vbs = min(bs, n_val)
+
+        def val() -> tf.data.Dataset:  # noqa: F811
+            return make_dataset(path, cfg, "val", batch_size=vbs, shuffle=False, mirror=False)
+
+    return DataSource(train, n_train // bs, val, f"{path} ({n_train} train / {n_val} val)")
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    state: TrainState
+    history: list[dict[str, Any]] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def _stages(cfg: Config) -> list[tuple[int, ...]]:
+    res = tuple(cfg.model.resolutions)
+    return [res] if cfg.train.regime == "cascade" else [(r,) for r in res]
+
+
+def _epochs_per_stage(cfg: Config) -> int:
+    return cfg.train.epochs if cfg.train.regime == "cascade" else cfg.train.progan_epochs_per_stage
+
+
+def _first_batch(ds: tf.data.Dataset, n: int = 4) -> dict[str, np.ndarray]:
+    batch = next(iter(ds.take(1)))
+    return {k: np.asarray(v)[:n] for k, v in batch.items()}
+
+
+def _check_resume_config(run_dir: Path, cfg: Config) -> None:
+    saved = run_dir / CONFIG_NAME
+    if not saved.is_file():
+        return
+    from ..config import load_config
+
+    old = load_config(saved)
+    for section in ("model", "loss"):
+        if getattr(old, section) != getattr(cfg, section):
+            raise RunDirError(f"{saved}: the run was started with another {section} config; resume with "
+                              f"the same config (e.g. --config {saved})")
+    if old.train.regime != cfg.train.regime or old.train.batch_size != cfg.train.batch_size:
+        raise RunDirError(f"{saved}: train.regime / train.batch_size differ from the run being resumed")
+
+
+def train(cfg: Config, run_dir: str | Path, data: str | Path | DataSource, *, epochs: int | None = None,
+          steps_per_epoch: int | None = None, resume: bool = False, verbose: int | str = "auto",
+          nets: LossNetworks | None = None,
+          extra_callbacks: list[keras.callbacks.Callback] | None = None) -> TrainResult:
+    """Trains ``cfg`` into ``run_dir`` (see docs/training.md for the layout).
+
+    Args:
+        cfg: resolved config; ``train.{regime, strategy, mixed_precision, xla}`` are honoured.
+        data: an HDF5 file from data/prepare.py, or a :class:`DataSource`.
+        epochs: overrides ``train.epochs`` (cascade) / ``train.progan_epochs_per_stage`` (progan).
+        steps_per_epoch: generator updates per epoch (default: train examples // batch size).
+        resume: continue from ``run_dir/checkpoint/state.h5`` (written atomically during training).
+        nets: pre-built frozen loss networks (tests); default ``build_loss_networks(cfg)``.
+        extra_callbacks: appended to the fit() callbacks of every stage.
+
+    Raises:
+        facehalluc.weights.MissingWeightsError: converted LPIPS / VGG-Face weights are missing and
+            ``weights.allow_random`` is false (raised before anything is trained).
+        TrainingDiverged: a loss became NaN/inf; the last good checkpoint is intact.
+    """
+    t0 = time.time()
+    cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train))
+    if epochs is not None:
+        if cfg.train.regime == "cascade":
+            cfg.train.epochs = int(epochs)
+        else:
+            cfg.train.progan_epochs_per_stage = int(epochs)
+    run_dir = Path(run_dir)
+    ckpt = run_dir / CHECKPOINT_FILE
+    if ckpt.is_file() and not resume:
+        raise RunDirError(f"{run_dir}: holds a training checkpoint; pass --resume to continue it or "
+                          f"choose a new --out")
+    if resume:
+        _check_resume_config(run_dir, cfg)
+
+    previous_policy = keras.mixed_precision.global_policy()
+    if cfg.train.mixed_precision:
+        keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        return _train(cfg, run_dir, data, steps_per_epoch, resume, verbose, nets, t0, extra_callbacks or [])
+    finally:
+        keras.mixed_precision.set_global_policy(previous_policy)
+
+
+def _train(cfg: Config, run_dir: Path, data: str | Path | DataSource, steps_per_epoch: int | None,
+           resume: bool, verbose: int | str, nets: LossNetworks | None, t0: float,
+           extra_callbacks: list[keras.callbacks.Callback]) -> TrainResult:
+    strategy = make_strategy(cfg.train.strategy)
+    chief = is_chief(strategy)
+    with strategy.scope():
+        # Fails fast (MissingWeightsError) before any file is written or any step is run.
+        nets = nets if nets is not None else build_loss_networks(cfg)
+    source = data if isinstance(data, DataSource) else h5_source(data, cfg)
+    S = int(steps_per_epoch or source.steps_per_epoch)
+    if S < 1:
+        raise ValueError("steps_per_epoch must be >= 1")
+    write_dir = run_dir if chief else Path(f"/tmp/facehalluc_worker_{id(strategy)}")
+    write_dir.mkdir(parents=True, exist_ok=True)
+    if chief:
+        atomic_write_text(run_dir / CONFIG_NAME, cfg.to_yaml())
+
+    ckpt = run_dir / CHECKPOINT_FILE
+    saved = read_state(ckpt) if (resume and ckpt.is_file()) else None
+    state = TrainState(config_name=cfg.name)
+    E = _epochs_per_stage(cfg)
+    stages = _stages(cfg)
+    val_ds = source.val() if source.val is not None else None
+    if val_ds is not None and cfg.train.val_steps > 0:
+        val_ds = val_ds.take(cfg.train.val_steps)
+    sample = _first_batch(val_ds if val_ds is not None else source.train(cfg.train.seed))
+    prev_block: keras.Model | None = None
+    trainer: GANTrainer | None = None
+
+    for s, stage_res in enumerate(stages):
+        if saved is not None and saved.stage > s:
+            continue
+        keras.utils.set_random_seed(cfg.train.seed + s)
+        with strategy.scope():
+            if cfg.train.regime == "cascade":
+                generator = build_cascade(cfg)
+                block = generator
+            else:
+                r = stage_res[0]
+                block = build_stage_block(r, cfg)
+                if prev_block is not None:
+                    copied = grow_block(block, prev_block)
+                    log.info("stage block_%d: copied %d layers from block_%d: %s", r, len(copied), r // 2, copied)
+                generator = build_stage_generator(block, r, cfg)
+            discs = build_discriminators(stage_res, cfg)
+            if (cfg.train.regime == "progan" and cfg.train.progan_copy_discriminator and prev_block is not None
+                    and trainer is not None and trainer.disc_list):
+                for a, b in zip(trainer.disc_list[0].weights, discs[stage_res[0]].weights):
+                    b.assign(a)
+            trainer = GANTrainer(generator, discs, cfg, nets, name=f"gan_stage_{s}")
+            trainer.compile(*make_optimizers(cfg), jit_compile=bool(cfg.train.xla))
+            trainer.build_optimizers()
+            if saved is not None and saved.stage == s:
+                state = restore_checkpoint(ckpt, trainer)
+                log.info("resumed from %s at global step %d (epoch %d)", ckpt, state.global_step, state.epoch)
+            else:
+                state = TrainState(global_step=state.global_step, epoch=s * E, stage=s, stage_step=0,
+                                   config_name=cfg.name)
+        stage_start = state.global_step - state.stage_step
+        e_begin, e_end = s * E, (s + 1) * E
+        final_stage = s == len(stages) - 1
+        tr = trainer
+
+        def live_state(tr: GANTrainer = tr, s: int = s, stage_start: int = stage_start,
+                       e_begin: int = e_begin) -> TrainState:
+            k = int(tr.g_optimizer.iterations.numpy())
+            return TrainState(global_step=stage_start + k, epoch=e_begin + k // S, stage=s, stage_step=k,
+                              config_name=cfg.name)
+
+        def on_checkpoint(block: keras.Model = block, final_stage: bool = final_stage,
+                          r: int = stage_res[-1]) -> None:
+            if final_stage:
+                save_generator(run_dir, cfg, block)
+            else:
+                atomic_save_weights(block, run_dir / "stages" / f"block_{r}.weights.h5")
+
+        guard = NaNGuard(live_state)
+        suffix = "" if cfg.train.regime == "cascade" else f"_block_{stage_res[0]}"
+        run_cb = RunCallback(write_dir, tr, live_state, guard, cfg.train.checkpoint_every_steps,
+                             cfg.train.snapshot_epochs, on_checkpoint if chief else (lambda: None),
+                             sample if chief else None, block, suffix, write=True)
+        callbacks: list[keras.callbacks.Callback] = [guard, run_cb, *extra_callbacks]
+        if chief and importlib.util.find_spec("tensorboard") is not None:
+            callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run_dir / "tb"), update_freq="epoch",
+                                                         write_graph=False))
+
+        k = live_state().stage_step
+        e_cur = e_begin + k // S
+        off = k % S
+        segments = []
+        if off and e_cur < e_end:
+            segments.append((e_cur, e_cur + 1, S - off))
+            e_cur += 1
+        if e_cur < e_end:
+            segments.append((e_cur, e_end, S))
+        for first, last, steps in segments:
+            skip = live_state().stage_step
+            stream = source.train(cfg.train.seed + s).skip(skip)
+            tr.fit(stream, initial_epoch=first, epochs=last, steps_per_epoch=steps, callbacks=callbacks,
+                   validation_data=val_ds, verbose=verbose)
+            if guard.diverged_at is not None:
+                raise TrainingDiverged(
+                    f"{guard.bad_key} became NaN/inf at global step {guard.diverged_at}; training stopped. "
+                    f"The last good checkpoint ({ckpt}) is intact: lower train.g_lr/d_lr or try "
+                    f"--mixed-precision off, then --resume")
+        state = live_state()
+        if chief and segments:
+            run_cb.checkpoint()
+        prev_block = block
+    if chief and trainer is not None:
+        save_generator(run_dir, cfg, prev_block if cfg.train.regime == "progan" else trainer.generator)
+    return TrainResult(run_dir, state, read_history(run_dir / "history.jsonl"), time.time() - t0)

@@ -1,0 +1,222 @@
+"""One ``keras.Model`` that trains every (generator block, discriminator) LSGAN pair at once.
+
+:class:`GANTrainer` follows the keras-io DCGAN pattern: ``compile(g_optimizer, d_optimizer)`` and a
+custom TensorFlow ``train_step``.  Per batch (see ``docs/faithfulness.md``, section *training*):
+
+1. **Generator forward** of the whole cascade (or of the current ProGAN stage) under a gradient tape.
+   Its outputs ``out_r`` are already composited (face-mask pixels restored from the input).
+2. **Discriminator update** for every block r, from the outputs of step 1 with the gradient stopped:
+   ``D_r`` is called on the real mini-batch ``full_r`` and, separately, on the synthetic mini-batch
+   ``out_r`` (so batch normalisation never mixes real and fake images), loss
+   ``lsgan_discriminator_loss(d_real, d_fake, real_label=0.9, fake_label=0)`` (one-sided label
+   smoothing).  One Adam over all discriminators, on the sum of the per-block losses (Adam is
+   per-variable and the blocks share no variables, so this equals one Adam per discriminator).
+3. **Generator update** on ``sum_r block_generator_losses(full_r, out_r, D_r(out_r), r)["total"]``
+   (Eq. 6 per block), where ``D_r`` is the just-updated discriminator.  The generator forward of
+   step 1 is reused: the generator has not changed in between, so this is the same gradient as a
+   second forward pass, at half the cost.
+
+Every loss term of every block is a ``keras.metrics.Mean`` tracker named ``b{r}_{term}``
+(``pixel, pc, adv, id, tv, total, d``) plus ``g_total`` and ``d_total``; ``fit()`` shows them in its
+progress bar, History and TensorBoard, and ``test_step`` gives the same names with a ``val_``
+prefix.  Losses are divided by the number of replicas before differentiation because gradients are
+summed across replicas by the optimizer under ``tf.distribute``.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import tensorflow as tf
+from keras import layers
+
+from ..config import Config
+from ..losses import LOSS_KEYS, LossNetworks, block_generator_losses, lsgan_discriminator_loss
+from ..models import FaceComposite, build_discriminator, build_generator_block
+
+TERMS: tuple[str, ...] = tuple(LOSS_KEYS) + ("d",)
+
+
+def metric_names(resolutions: tuple[int, ...]) -> list[str]:
+    """Names of the trackers, in display order: per block terms, then ``g_total`` and ``d_total``."""
+    return [f"b{r}_{t}" for r in resolutions for t in TERMS] + ["g_total", "d_total"]
+
+
+def build_stage_generator(block: keras.Model, resolution: int, cfg: Config,
+                          name: str | None = None) -> keras.Model:
+    """A single block as a cascade-like model: inputs ``masked_r``/``mask_r``, output ``out_r`` (composited).
+
+    Used for the ProGAN regime, where each stage trains one block on its own resolution.
+    """
+    masked = keras.Input((resolution, resolution, 3), name=f"masked_{resolution}")
+    mask = keras.Input((resolution, resolution, 1), name=f"mask_{resolution}")
+    x = masked
+    if cfg.model.mask_injection == "concat":
+        x = layers.Concatenate(name=f"inject_mask_{resolution}")([masked, masked])
+    raw = block(x)
+    out = FaceComposite(cfg.model.mask_threshold, name="face_composite")([mask, masked, raw])
+    out = layers.Identity(name=f"out_{resolution}")(out)
+    return keras.Model({f"masked_{resolution}": masked, f"mask_{resolution}": mask},
+                       {f"out_{resolution}": out}, name=name or f"stage_{resolution}")
+
+
+def build_stage_block(resolution: int, cfg: Config) -> keras.Model:
+    return build_generator_block(resolution, cfg)
+
+
+def _float32(outs: dict) -> dict:
+    """Block outputs in float32 for the losses (under mixed_float16 the compositing layer computes in float16)."""
+    return {k: tf.cast(v, tf.float32) for k, v in outs.items()}
+
+
+def _num_replicas() -> int:
+    return tf.distribute.get_strategy().num_replicas_in_sync
+
+
+class GANTrainer(keras.Model):
+    """Trains ``generator`` (dict in -> dict ``out_r``) against one discriminator per resolution.
+
+    Args:
+        generator: functional model whose inputs are a dict (``masked_r``, ``mask_r``) and whose
+            outputs are a dict ``out_r`` for every trained resolution (the cascade, or a ProGAN stage).
+        discriminators: one per trained resolution, or an empty dict when ``cfg.loss.use_adv`` is off.
+        cfg: the run's config (loss weights and labels).
+        nets: the frozen loss networks from :func:`facehalluc.losses.build_loss_networks`.
+    """
+
+    def __init__(self, generator: keras.Model, discriminators: dict[int, keras.Model], cfg: Config,
+                 nets: LossNetworks, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.generator = generator
+        outs = generator.output
+        if not isinstance(outs, dict):
+            raise ValueError(f"generator {generator.name!r} must return a dict of out_r tensors")
+        self.resolutions: tuple[int, ...] = tuple(sorted(int(k.split("_")[1]) for k in outs))
+        if cfg.loss.use_adv and sorted(discriminators) != list(self.resolutions):
+            raise ValueError(f"need one discriminator per resolution {self.resolutions}, "
+                             f"got {sorted(discriminators)}")
+        self.disc_list = [discriminators[r] for r in self.resolutions] if cfg.loss.use_adv else []
+        self.cfg = cfg
+        self.nets = nets
+        inputs = generator.input
+        self.input_keys: tuple[str, ...] = tuple(inputs.keys()) if isinstance(inputs, dict) else ()
+        if not self.input_keys:
+            raise ValueError(f"generator {generator.name!r} must take a dict of inputs")
+        self.trackers = {n: keras.metrics.Mean(name=n) for n in metric_names(self.resolutions)}
+        self.built = True
+
+    # ----------------------------------------------------------------------------- keras API
+    def call(self, inputs, training: bool = False):
+        return self.generator({k: inputs[k] for k in self.input_keys}, training=training)
+
+    def compile(self, g_optimizer: keras.optimizers.Optimizer, d_optimizer: keras.optimizers.Optimizer,
+                jit_compile: bool | str = False, **kwargs: Any) -> None:  # type: ignore[override]
+        super().compile(jit_compile=jit_compile, **kwargs)
+        self.g_optimizer = g_optimizer
+        self.d_optimizer = d_optimizer
+        # Slots are created now, in the caller's strategy scope (creating them lazily inside the
+        # distributed train function fails under MirroredStrategy) and before any checkpoint restore.
+        self.build_optimizers()
+
+    def build_optimizers(self) -> None:
+        """Creates the optimizer slots now (needed before restoring a checkpoint into them)."""
+        if not self.g_optimizer.built:
+            self.g_optimizer.build(self.generator.trainable_variables)
+        if not self.d_optimizer.built:
+            self.d_optimizer.build(self.d_trainable_variables)
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    @property
+    def discriminators(self) -> dict[int, keras.Model]:
+        return dict(zip(self.resolutions, self.disc_list))
+
+    @property
+    def d_trainable_variables(self) -> list:
+        return [v for d in self.disc_list for v in d.trainable_variables]
+
+    @property
+    def d_variables(self) -> list:
+        return [v for d in self.disc_list for v in d.variables]
+
+    # ------------------------------------------------------------------------------- losses
+    def _d_losses(self, data: dict, outs: dict, training: bool) -> dict[int, Any]:
+        lc = self.cfg.loss
+        losses = {}
+        for r, disc in zip(self.resolutions, self.disc_list):
+            d_real = disc(data[f"full_{r}"], training=training)
+            d_fake = disc(tf.stop_gradient(outs[f"out_{r}"]), training=training)
+            losses[r] = lsgan_discriminator_loss(d_real, d_fake, lc.real_label, lc.fake_label)
+        return losses
+
+    def _g_losses(self, data: dict, outs: dict, d_training: bool) -> dict[int, dict[str, Any]]:
+        losses = {}
+        discs = self.discriminators
+        for r in self.resolutions:
+            y_pred = outs[f"out_{r}"]
+            d_fake = discs[r](y_pred, training=d_training) if r in discs else None
+            losses[r] = block_generator_losses(data[f"full_{r}"], y_pred, d_fake, r, self.cfg, self.nets)
+        return losses
+
+    def _record(self, g_losses: dict[int, dict[str, Any]], d_losses: dict[int, Any]) -> dict[str, Any]:
+        zero = tf.constant(0.0, tf.float32)
+        g_total = tf.add_n([tf.cast(g_losses[r]["total"], tf.float32) for r in self.resolutions])
+        d_total = tf.add_n([tf.cast(d_losses[r], tf.float32) for r in d_losses]) if d_losses else zero
+        for r in self.resolutions:
+            for k in LOSS_KEYS:
+                self.trackers[f"b{r}_{k}"].update_state(tf.cast(g_losses[r][k], tf.float32))
+            self.trackers[f"b{r}_d"].update_state(tf.cast(d_losses[r], tf.float32) if r in d_losses else zero)
+        self.trackers["g_total"].update_state(g_total)
+        self.trackers["d_total"].update_state(d_total)
+        return {m.name: m.result() for m in self.metrics}
+
+    # ---------------------------------------------------------------------------- train step
+    def train_step(self, data):
+        inputs = {k: data[k] for k in self.input_keys}
+        replicas = _num_replicas()
+        g_vars = self.generator.trainable_variables
+        with tf.GradientTape() as g_tape:
+            outs = _float32(self.generator(inputs, training=True))
+            d_losses: dict[int, Any] = {}
+            if self.disc_list:
+                with g_tape.stop_recording():
+                    d_vars = self.d_trainable_variables
+                    with tf.GradientTape() as d_tape:
+                        d_losses = self._d_losses(data, outs, training=True)
+                        d_total = tf.add_n(list(d_losses.values()))
+                        d_scaled = self.d_optimizer.scale_loss(d_total / replicas)
+                    d_grads = d_tape.gradient(d_scaled, d_vars)
+                    self.d_optimizer.apply(d_grads, d_vars)
+            g_losses = self._g_losses(data, outs, d_training=True)
+            g_total = tf.add_n([g_losses[r]["total"] for r in self.resolutions])
+            g_scaled = self.g_optimizer.scale_loss(g_total / replicas)
+        g_grads = g_tape.gradient(g_scaled, g_vars)
+        self.g_optimizer.apply(g_grads, g_vars)
+        return self._record(g_losses, d_losses)
+
+    def test_step(self, data):
+        inputs = {k: data[k] for k in self.input_keys}
+        outs = _float32(self.generator(inputs, training=False))
+        d_losses = self._d_losses(data, outs, training=False) if self.disc_list else {}
+        g_losses = self._g_losses(data, outs, d_training=False)
+        return self._record(g_losses, d_losses)
+
+
+def make_optimizers(cfg: Config) -> tuple[keras.optimizers.Optimizer, keras.optimizers.Optimizer]:
+    """Adam for G and D with cfg.train.{g_lr, d_lr, adam_beta1, adam_beta2}; loss-scaled under mixed_float16."""
+    t = cfg.train
+    g = keras.optimizers.Adam(t.g_lr, beta_1=t.adam_beta1, beta_2=t.adam_beta2, name="g_adam")
+    d = keras.optimizers.Adam(t.d_lr, beta_1=t.adam_beta1, beta_2=t.adam_beta2, name="d_adam")
+    if keras.mixed_precision.global_policy().name == "mixed_float16":
+        g = keras.optimizers.LossScaleOptimizer(g, name="g_loss_scale")
+        d = keras.optimizers.LossScaleOptimizer(d, name="d_loss_scale")
+    return g, d
+
+
+def build_discriminators(resolutions: tuple[int, ...], cfg: Config) -> dict[int, keras.Model]:
+    """One discriminator per resolution (none when the adversarial loss is disabled)."""
+    if not cfg.loss.use_adv:
+        return {}
+    return {r: build_discriminator(r, cfg) for r in resolutions}
