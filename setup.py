@@ -27,6 +27,7 @@ setup(
         "pyyaml>=6",
         "tqdm>=4.66",
         "scipy>=1.11",
+        "tensorboard>=2.21,<2.22",
     ],
     extras_require={
         "test": ["pytest>=8", "pytest-xdist>=3.5", "pytest-timeout>=2.2"],

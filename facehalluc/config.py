@@ -40,7 +40,9 @@ class ModelConfig:
     # 3-channel input; "concat" stacks the masked image as 3 extra channels (6-channel input).
     mask_injection: Literal["replace", "concat"] = "replace"
     # A face-mask pixel at resolution r is one whose bilinearly resized binary mask is >= this.
-    mask_threshold: float = 0.5
+    # 1.0 = entirely inside the face (edge pixels, which the resize darkens with the black context,
+    # are hallucinated); 0.5 would also restore the half-covered edge pixels (a dark rim at 8..64).
+    mask_threshold: float = 1.0
     # Which output of block r is upscaled for block 2r: the composited one (face pixels restored) or raw.
     upscale_source: Literal["composited", "raw"] = "composited"
     # Generator kernel initialiser (the paper states He init for the discriminator only).

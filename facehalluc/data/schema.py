@@ -17,12 +17,13 @@ into place, so a file at the final path is complete.
 from __future__ import annotations
 
 import datetime as _dt
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import h5py
 import numpy as np
+
+from ..utils.atomic import atomic_path
 
 FORMAT_VERSION = 1
 SIZE = 128
@@ -101,14 +102,12 @@ def _utc_now() -> str:
 
 def write_h5(path: str | Path, arrays: FaceArrays, preprocess_config_yaml: str,
              extra_attrs: dict[str, str] | None = None) -> Path:
-    """Writes ``arrays`` to ``path`` atomically (``path.tmp`` then ``os.replace``)."""
+    """Writes ``arrays`` to ``path`` atomically (temporary file, fsync, ``os.replace``)."""
     path = Path(path)
     arrays.check(str(path))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
     n = len(arrays)
     str_dt = h5py.string_dtype("utf-8")
-    try:
+    with atomic_path(path) as tmp:
         with h5py.File(tmp, "w") as f:
             chunk_rows = max(1, min(n, 64))
             for key in IMAGE_KEYS:
@@ -123,10 +122,6 @@ def write_h5(path: str | Path, arrays: FaceArrays, preprocess_config_yaml: str,
             f.attrs["created"] = _utc_now()
             for k, v in (extra_attrs or {}).items():
                 f.attrs[k] = v
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return path
 
 

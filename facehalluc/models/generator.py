@@ -172,7 +172,7 @@ def build_cascade(config: Config, name: str = "cascade") -> keras.Model:
             x = layers.Concatenate(name=f"inject_mask_{r}")([guide, masked_in[r]])
         raw = block(x)
         out = composite([mask_in[r], masked_in[r], raw])
-        outputs[f"out_{r}"] = layers.Identity(name=f"out_{r}")(out)
+        outputs[f"out_{r}"] = layers.Identity(name=f"out_{r}", dtype="float32")(out)
         previous = out if m.upscale_source == "composited" else raw
         if m.stop_gradient_between_blocks:
             previous = StopGradient(name=f"stop_gradient_{r}")(previous)

@@ -33,7 +33,9 @@ class FaceComposite(keras.layers.Layer):
     elsewhere ``generated``.  ``mask`` is (N, H, W, 1) in [0, 1] (a bilinearly resized binary mask).
     """
 
-    def __init__(self, threshold: float = 0.5, **kwargs):
+    def __init__(self, threshold: float = 1.0, **kwargs):
+        # float32 even under a mixed-precision policy, so restored face pixels stay bit-exact.
+        kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
         self.threshold = float(threshold)
 

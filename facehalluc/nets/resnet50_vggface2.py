@@ -21,7 +21,6 @@ protobuf compiler needed: :func:`read_caffemodel`) and writes Keras ``.weights.h
 """
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Sequence

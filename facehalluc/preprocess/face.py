@@ -18,7 +18,6 @@ from the masked face (which is what the inference model does).
 from __future__ import annotations
 
 import importlib.util
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 

@@ -9,13 +9,13 @@ with their shapes checked on restore.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import h5py
 import numpy as np
 
+from ..utils.atomic import atomic_path
 from .trainer import GANTrainer
 
 CHECKPOINT_FILE = "checkpoint/state.h5"
@@ -49,24 +49,15 @@ def _groups(trainer: GANTrainer) -> dict[str, list]:
 def save_checkpoint(path: str | Path, trainer: GANTrainer, state: TrainState) -> Path:
     """Writes every variable of ``trainer`` (models and optimizers) and ``state`` atomically."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     trainer.build_optimizers()
-    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
-    try:
-        with h5py.File(tmp, "w") as f:
-            f.attrs["format"] = FORMAT
-            f.attrs["state"] = json.dumps(asdict(state))
-            for group, variables in _groups(trainer).items():
-                g = f.create_group(group)
-                g.attrs["count"] = len(variables)
-                for i, v in enumerate(variables):
-                    g.create_dataset(str(i), data=np.asarray(v.numpy()))
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+        f.attrs["format"] = FORMAT
+        f.attrs["state"] = json.dumps(asdict(state))
+        for group, variables in _groups(trainer).items():
+            g = f.create_group(group)
+            g.attrs["count"] = len(variables)
+            for i, v in enumerate(variables):
+                g.create_dataset(str(i), data=np.asarray(v.numpy()))
     return path
 
 

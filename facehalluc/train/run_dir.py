@@ -12,7 +12,6 @@ Layout written by training (see ``docs/training.md``)::
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import keras
@@ -21,6 +20,7 @@ from keras import layers
 from ..config import Config, load_config
 from ..models import FaceComposite, build_cascade, build_generator_block, build_inference_model
 from ..models.generator import MaskFromMasked
+from ..utils.atomic import atomic_path
 
 CONFIG_NAME = "config.yaml"
 GENERATOR_NAME = "generator.weights.h5"
@@ -30,21 +30,11 @@ class RunDirError(RuntimeError):
     """A run directory that cannot be read (missing config or weights, wrong architecture)."""
 
 
-def _tmp_path(final: Path) -> Path:
-    # Keras requires the ".weights.h5" suffix for weight files, so the temporary name keeps it.
-    return final.with_name(f".tmp-{os.getpid()}-{final.name}")
-
-
 def atomic_write_text(path: str | Path, text: str) -> Path:
     """Writes ``text`` to ``path`` via a temporary file in the same folder and ``os.replace``."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _tmp_path(path)
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
     return path
 
 
@@ -56,16 +46,8 @@ def atomic_save_weights(model: keras.Model, path: str | Path) -> Path:
     path = Path(path)
     if not path.name.endswith(".weights.h5"):
         raise ValueError(f"{path}: weight files must end with .weights.h5")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _tmp_path(path)
-    try:
+    with atomic_path(path) as tmp:
         model.save_weights(str(tmp))
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return path
 
 
