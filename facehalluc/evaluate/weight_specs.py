@@ -1,6 +1,6 @@
 """Weight specs of the three evaluation networks, plugged into ``facehalluc.weights.registry``.
 
-The registry calls :func:`weight_specs` and replaces its placeholders of the same names, so
+``facehalluc.weights.registry.registry_specs`` appends :func:`weight_specs`, so
 ``python -m facehalluc.weights convert fid_inception --src pt_inception-2015-12-05-6726825d.pth`` (etc.) runs the
 converters defined in ``facehalluc/nets/{fid_inception,resnet50_vggface2,pieapp}.py``.
 """
@@ -51,12 +51,6 @@ def _convert_pieapp(sources: Sequence[Path], output: Path) -> None:
     convert_pieapp(sources, output)
 
 
-def _module_exists(name: str) -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec(name) is not None
-
-
 def weight_specs() -> tuple[WeightSpec, ...]:
     """The three evaluation networks (converters only where their port exists)."""
     return (
@@ -66,7 +60,7 @@ def weight_specs() -> tuple[WeightSpec, ...]:
             sources=(RESNET_SOURCE,),
             licence="VGGFace2 models: CC BY-NC 4.0 (Oxford VGG), non-commercial research only",
             homepage="https://github.com/ox-vgg/vgg_face2", used_by="evaluation (mean match score, Eq. 7)",
-            converter=_convert_resnet if _module_exists("facehalluc.nets.resnet50_vggface2") else None),
+            converter=_convert_resnet),
         WeightSpec(
             name="fid_inception",
             description="Inception-v3 pool3 features of the TF FID implementation (FID)",
@@ -81,5 +75,5 @@ def weight_specs() -> tuple[WeightSpec, ...]:
             licence="PieAPP: see https://github.com/prashnani/PerceptualImageError (research use)",
             homepage="https://github.com/prashnani/PerceptualImageError",
             used_by="evaluation (mean perceptual error)",
-            converter=_convert_pieapp if _module_exists("facehalluc.nets.pieapp") else None),
+            converter=_convert_pieapp),
     )

@@ -3,19 +3,11 @@
 :func:`registry_specs` builds the tuple afresh on every call (no module-level mutable state):
 the loss networks' specs are defined here with their converters; the evaluation networks'
 (``resnet50_256d_vggface2``, ``fid_inception``, ``pieapp_v0.1``) come from
-``facehalluc.evaluate.weight_specs.weight_specs()`` when that module exists, and otherwise from
-the placeholders below (listed, fetchable where a URL is known, but without a converter).
-
-To plug in a converter, ``facehalluc/evaluate/weight_specs.py`` defines::
-
-    def weight_specs() -> tuple[WeightSpec, ...]: ...
-
-returning specs whose ``name`` replaces the placeholder of the same name.
+``facehalluc.evaluate.weight_specs.weight_specs()``, beside their ports.
 """
 from __future__ import annotations
 
 import functools
-import importlib.util
 from pathlib import Path
 from typing import Sequence
 
@@ -93,47 +85,8 @@ def _loss_specs() -> tuple[WeightSpec, ...]:
     )
 
 
-def _evaluation_placeholders() -> tuple[WeightSpec, ...]:
-    return (
-        WeightSpec(
-            name="resnet50_256d_vggface2",
-            description="ResNet-50-256D trained on VGGFace2 (mean match score, Table 1)",
-            sources=(SourceFile("resnet50_256d_vggface2", None, (),
-                                "official Caffe/MatConvNet models at https://github.com/ox-vgg/vgg_face2"),),
-            licence="VGGFace2 models: CC BY-NC 4.0 (Oxford VGG), non-commercial research only",
-            homepage="https://github.com/ox-vgg/vgg_face2", used_by="evaluation (match score)"),
-        WeightSpec(
-            name="fid_inception",
-            description="Inception-v3 pool3 features of the TF FID implementation (FID, Table 1)",
-            sources=(SourceFile("pt_inception-2015-12-05-6726825d.pth",
-                                "https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/"
-                                "pt_inception-2015-12-05-6726825d.pth", ("6726825d",),
-                                "pytorch-fid port of the TF inception-2015-12-05 graph"),),
-            licence="Apache-2.0 (TensorFlow models / pytorch-fid)",
-            homepage="https://github.com/bioinf-jku/TTUR", used_by="evaluation (FID)"),
-        WeightSpec(
-            name="pieapp_v0.1",
-            description="PieAPP v0.1 perceptual error (Table 1)",
-            sources=(SourceFile("PieAPPv0.1.pth", None, (),
-                                "official model at https://github.com/prashnani/PerceptualImageError"),),
-            licence="PieAPP: see https://github.com/prashnani/PerceptualImageError (research use)",
-            homepage="https://github.com/prashnani/PerceptualImageError",
-            used_by="evaluation (mean perceptual error)"),
-    )
-
-
-def _evaluation_specs() -> tuple[WeightSpec, ...]:
-    """The evaluation area's specs, overriding the placeholders by name where it provides them."""
-    specs = {s.name: s for s in _evaluation_placeholders()}
-    if importlib.util.find_spec("facehalluc.evaluate") is not None and \
-            importlib.util.find_spec("facehalluc.evaluate.weight_specs") is not None:
-        from ..evaluate import weight_specs as eval_specs  # type: ignore[attr-defined]
-
-        for s in eval_specs.weight_specs():
-            specs[s.name] = s
-    return tuple(specs.values())
-
-
 def registry_specs() -> tuple[WeightSpec, ...]:
     """All specs: the three loss networks, then the three evaluation networks."""
-    return _loss_specs() + _evaluation_specs()
+    from ..evaluate.weight_specs import weight_specs as evaluation_specs  # lazy: evaluate imports weights
+
+    return _loss_specs() + evaluation_specs()
