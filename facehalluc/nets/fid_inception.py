@@ -27,7 +27,9 @@ from typing import Sequence
 
 import keras
 import numpy as np
-from keras import layers, ops
+from keras import layers
+
+from ..models.generator import resize_bilinear
 
 INPUT_SIZE = 299
 BN_EPS = 1e-3
@@ -162,7 +164,7 @@ def conv_specs() -> list[ConvSpec]:
 
 def preprocess(x: keras.KerasTensor) -> keras.KerasTensor:
     """[0, 1] RGB of any size -> 299x299 bilinear (half-pixel, no antialias) -> [-1, 1]."""
-    x = ops.image.resize(x, (INPUT_SIZE, INPUT_SIZE), interpolation="bilinear", antialias=False)
+    x = resize_bilinear(x, INPUT_SIZE)
     return 2.0 * x - 1.0
 
 

@@ -29,6 +29,8 @@ import keras
 import numpy as np
 from keras import layers, ops
 
+from ..models.generator import resize_bilinear
+
 INPUT_SIZE = 224
 BN_EPS = 1e-5
 FEATURE_DIM = 256
@@ -104,7 +106,7 @@ def conv_specs() -> list[ConvSpec]:
 
 def preprocess(x: keras.KerasTensor) -> keras.KerasTensor:
     """RGB [0, 1] -> 224x224 bilinear -> BGR 0..255 minus the VGGFace2 mean."""
-    x = ops.image.resize(x, (INPUT_SIZE, INPUT_SIZE), interpolation="bilinear", antialias=False)
+    x = resize_bilinear(x, INPUT_SIZE)
     x = ops.flip(x, axis=-1) * 255.0
     return x - ops.convert_to_tensor(np.array(MEAN_BGR, np.float32))
 
