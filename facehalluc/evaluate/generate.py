@@ -1,7 +1,7 @@
 """Runs one of our generators on a prepared dataset and writes (original, hallucinated) PNG pairs to score.
 
-``model`` is either a training run directory (``config.yaml`` + ``generator.weights.h5``; loaded with
-``facehalluc.train.load_generator``) or a SavedModel folder exported by the inference area, whose
+``model`` is either a training run directory (``config.yaml`` + ``generator.weights.h5``) or a SavedModel
+folder exported by ``facehalluc.export`` (both loaded by ``facehalluc.infer.engine.load_hallucinator``), whose
 ``serving_default`` signature takes ``masked`` float32 (N, 128, 128, 3) in [0, 1] and returns ``out_128``.
 Originals are the dataset's ``/aligned`` faces, inputs its ``/masked`` faces, both 128x128.
 """
@@ -13,44 +13,29 @@ from typing import Callable
 import numpy as np
 
 from facehalluc.evaluate.images import save_image
+from facehalluc.infer.engine import ModelPathError, load_hallucinator
 
 
-class ModelLoadError(ValueError):
-    """The --model path is neither a run directory nor a SavedModel with the expected signature."""
-
+# Loading a run directory or a SavedModel is the inference engine's job; evaluation reuses it.
+ModelLoadError = ModelPathError
 
 Predictor = Callable[[np.ndarray], np.ndarray]
 
 
 def load_predictor(model_path: str | Path) -> tuple[Predictor, str]:
     """A function masked float32 (N,128,128,3) -> out_128 (N,128,128,3), and a short description."""
-    path = Path(model_path)
-    if (path / "config.yaml").is_file():
-        from facehalluc.train import load_generator
+    hallucinator = load_hallucinator(model_path)
 
-        model, cfg = load_generator(path)
+    def predict(x: np.ndarray) -> np.ndarray:
+        out = hallucinator.run(x)
+        if "out_128" not in out:
+            raise ModelLoadError(f"{model_path}: the model returns {sorted(out)}, expected 'out_128'")
+        return out["out_128"]
 
-        def run_keras(x: np.ndarray) -> np.ndarray:
-            return np.asarray(model(x, training=False)["out_128"])
-
-        return run_keras, f"run directory {path} (config {cfg.name}, regime {cfg.train.regime})"
-    if (path / "saved_model.pb").is_file():
-        import tensorflow as tf
-
-        loaded = tf.saved_model.load(str(path))
-        if "serving_default" not in loaded.signatures:
-            raise ModelLoadError(f"{path}: SavedModel has no 'serving_default' signature")
-        fn = loaded.signatures["serving_default"]
-
-        def run_saved(x: np.ndarray) -> np.ndarray:
-            out = fn(masked=tf.constant(x, tf.float32))
-            if "out_128" not in out:
-                raise ModelLoadError(f"{path}: serving_default returns {sorted(out)}, expected 'out_128'")
-            return out["out_128"].numpy()
-
-        return run_saved, f"SavedModel {path}"
-    raise ModelLoadError(f"{path}: neither a run directory (no config.yaml) nor a SavedModel "
-                         f"(no saved_model.pb)")
+    if hallucinator.source == "savedmodel":
+        return predict, f"SavedModel {model_path}"
+    cfg = hallucinator.cfg
+    return predict, f"run directory {model_path} (config {cfg.name}, regime {cfg.train.regime})"
 
 
 def generate_pairs(model_path: str | Path, data_h5: str | Path, split: str, work_dir: str | Path,

@@ -111,5 +111,5 @@ def load_hallucinator(path: str | Path, weights: str | Path | None = None) -> Ha
 
         model, cfg = load_generator(path, weights)
         return from_keras(model, cfg, path)
-    raise ModelPathError(f"{path}: not a training run directory (no config.yaml) nor a SavedModel "
+    raise ModelPathError(f"{path}: neither a run directory (no config.yaml) nor a SavedModel "
                          f"(no saved_model.pb)")
