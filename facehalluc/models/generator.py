@@ -11,7 +11,7 @@ import keras
 from keras import layers, ops
 
 from ..config import Config
-from .layers import FaceComposite, PixelShuffle, StopGradient
+from .layers import FaceComposite, PixelShuffle, ResidualLeakyReLU, StopGradient
 from .tables import BOTTLENECK_HW, GENERATOR_TABLES, Row
 
 
@@ -83,7 +83,8 @@ def build_generator_block(resolution: int, config: Config, name: str | None = No
             y = layers.LeakyReLU(negative_slope=slope, name=f"{prefix}_{row.name}_a_lrelu")(y)
             y = layers.Conv2D(w, 3, padding="same", kernel_initializer=init, name=f"{prefix}_{row.name}_b")(y)
             x = layers.Add(name=f"{prefix}_{row.name}_add")([x, y])
-            x = layers.LeakyReLU(negative_slope=slope, name=f"{prefix}_{row.name}_lrelu")(x)
+            # Not layers.LeakyReLU: TF's oneDNN Conv2D+BiasAdd+Add+LeakyRelu fusion ignores the slope.
+            x = ResidualLeakyReLU(negative_slope=slope, name=f"{prefix}_{row.name}_lrelu")(x)
             skips.append(x)
         i += 1
     encoder_out = x

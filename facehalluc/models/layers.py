@@ -26,6 +26,36 @@ class PixelShuffle(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="facehalluc")
+class ResidualLeakyReLU(keras.layers.Layer):
+    """LeakyReLU computed as ``max(x, slope * x)``, for use right after a residual ``Add``.
+
+    Identical to ``keras.layers.LeakyReLU`` for ``0 <= slope <= 1`` (values and gradients), but it is
+    not a ``LeakyRelu`` op.  TensorFlow 2.21's grappler remapper, with oneDNN on (the default on x86
+    CPUs with AVX-512 VNNI/BF16), fuses ``Conv2D + BiasAdd + Add + LeakyRelu`` into one
+    ``_FusedConv2D`` and drops the slope: the fused kernel uses LeakyRelu's default 0.2 whatever the
+    layer asked for, so graph mode (``fit``, ``predict``, ``tf.function``, SavedModel) computed a
+    different network from eager mode whenever the slope was not 0.2 (the generators use 0.1).
+    See docs/numerics.md.  Without a ``LeakyRelu`` op after the ``Add`` the pattern cannot match;
+    ``Conv2D + BiasAdd + Add`` is still fused (correctly).
+    """
+
+    def __init__(self, negative_slope: float = 0.3, **kwargs):
+        super().__init__(**kwargs)
+        if not 0.0 <= float(negative_slope) <= 1.0:
+            raise ValueError(f"ResidualLeakyReLU needs 0 <= negative_slope <= 1, got {negative_slope}")
+        self.negative_slope = float(negative_slope)
+
+    def call(self, x):
+        return ops.maximum(x, ops.multiply(x, ops.cast(self.negative_slope, x.dtype)))
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "negative_slope": self.negative_slope}
+
+
+@keras.saving.register_keras_serializable(package="facehalluc")
 class FaceComposite(keras.layers.Layer):
     """The paper's compositing: pixels of the face-mask region come from the masked input, bit-exact.
 
