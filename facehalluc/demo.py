@@ -131,23 +131,10 @@ def build_folder_dataset(src: Path, out: Path, cfg: Config, limit: int | None) -
 
 
 # ------------------------------------------------------------------------------------------ train
-def loss_weights_available(cfg: Config) -> dict[str, bool]:
-    """Whether the converted LPIPS / VGG-Face weights the config would use are in the cache."""
-    from . import weights
-
-    names = {"pc": f"lpips_alex_v{cfg.loss.lpips_version}", "id": "vggface"}
-    out = {}
-    for key, name in names.items():
-        try:
-            weights.weights_path(name, cfg)
-            out[key] = True
-        except Exception:  # noqa: BLE001 - missing, unknown or corrupt: not available
-            out[key] = False
-    return out
-
-
 def demo_config(name: str, overrides: Sequence[str], batch_size: int | None) -> tuple[Config, dict]:
     cfg = load_config(name)
+    from .losses import loss_weights_available
+
     avail = loss_weights_available(cfg)
     auto = []
     if not avail["pc"]:

@@ -133,7 +133,7 @@ def test_build_loss_networks_missing_weights(tmp_path: Path) -> None:
 
 
 def test_build_loss_networks_random_tiny(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    cfg = load_config("tiny", [f"weights.cache_dir={tmp_path}"])
+    cfg = load_config("tiny", [f"weights.cache_dir={tmp_path}", "weights.allow_random=true"])
     with caplog.at_level("WARNING"):
         nets = build_loss_networks(cfg)
     assert "RANDOM" in caplog.text
@@ -145,3 +145,21 @@ def test_build_loss_networks_random_tiny(tmp_path: Path, caplog: pytest.LogCaptu
     assert tuple(nets.vggface(x).shape) == (2, 4096)
     y = np.random.default_rng(4).random((2, 32, 32, 3), dtype=np.float32)
     assert (keras.ops.convert_to_numpy(nets.lpips([x, y])) > 0).all()
+
+
+def test_missing_weights_switch_terms_off_in_cpu_presets(tmp_path: Path) -> None:
+    from facehalluc.losses import disable_missing_loss_terms
+
+    tiny = load_config("tiny", [f"weights.cache_dir={tmp_path}"])
+    off, msgs = disable_missing_loss_terms(tiny)
+    assert not off.loss.use_pc and not off.loss.use_id and len(msgs) == 2
+    assert "L_pc switched off" in msgs[0] and "lpips_alex_v0.0" in msgs[0]
+    assert tiny.loss.use_pc and tiny.loss.use_id  # the caller's config is not changed
+    with pytest.raises(MissingWeightsError):
+        build_loss_networks(tiny)  # on_missing only acts through disable_missing_loss_terms
+    assert build_loss_networks(off).lpips is None
+    # explicit random weights, or the paper preset: nothing is switched off
+    rand = load_config("tiny", [f"weights.cache_dir={tmp_path}", "weights.allow_random=true"])
+    assert disable_missing_loss_terms(rand) == (rand, [])
+    paper = load_config("paper", [f"weights.cache_dir={tmp_path}"])
+    assert disable_missing_loss_terms(paper) == (paper, [])

@@ -146,7 +146,8 @@ def test_all_presets_share_the_paper_architecture():
     assert (p.train.g_lr, p.train.d_lr, p.train.batch_size, p.train.epochs) == (1e-4, 2e-4, 10, 50)
     assert p.loss.lpips_version == "0.0" and p.loss.pc_min_resolution == 32
     assert (p.model.g_leaky_slope, p.model.d_leaky_slope) == (0.1, 0.2)
-    assert not p.weights.allow_random and load_config("tiny").weights.allow_random
+    assert not p.weights.allow_random and not load_config("tiny").weights.allow_random
+    assert p.weights.on_missing == "error" and load_config("tiny").weights.on_missing == "disable"
 
 
 def _random_inputs(cfg, n=2, seed=0):
@@ -306,3 +307,54 @@ def test_compositing_stays_bit_exact_under_mixed_precision():
         region = inputs[f"mask_{r}"][..., 0] >= cfg.model.mask_threshold
         assert o.dtype == np.float32
         assert np.array_equal(o[region], inputs[f"masked_{r}"][region])
+
+
+def test_pyramid_antialias_switch_low_passes_as_documented():
+    """model.pyramid_antialias: plain bilinear aliases a fine pattern, the anti-aliased pyramid averages it."""
+    from facehalluc.config import load_config
+    from facehalluc.models import build_inference_model, image_pyramid
+
+    # 2-pixel stripes every 16 columns at columns 7, 8 (mod 16): the image's mean is 1/8.  Plain bilinear
+    # 128 -> 8 samples at x = 16 i + 7.5, i.e. exactly between those two columns, and returns 1.0 (aliasing);
+    # the anti-aliased kernel (a triangle 32 px wide) weights ~16 columns and returns about the mean.
+    x = np.zeros((1, 128, 128, 3), np.float32)
+    x[:, :, np.isin(np.arange(128) % 16, (7, 8)), :] = 1.0
+    plain = np.asarray(image_pyramid(x, (8, 128), antialias=False)[8])
+    smooth = np.asarray(image_pyramid(x, (8, 128), antialias=True)[8])
+    np.testing.assert_allclose(plain, 1.0, atol=1e-6)
+    assert abs(float(smooth.mean()) - 0.125) < 0.01 and float(smooth.max()) < 0.2
+    # a constant image is unchanged by both
+    c = np.full((1, 128, 128, 3), 0.3, np.float32)
+    for aa in (False, True):
+        np.testing.assert_allclose(np.asarray(image_pyramid(c, (8, 16, 128), aa)[8]), 0.3, atol=1e-6)
+    # the flag reaches the inference model's pyramid layer (and thus export) through the config
+    cfg = load_config("tiny", ["model.pyramid_antialias=true", "model.resolutions=[64,128]"])
+    from facehalluc.models import build_cascade
+
+    inf = build_inference_model(build_cascade(cfg), cfg)
+    assert inf.get_layer("pyramid").antialias is True
+    assert load_config("paper").model.pyramid_antialias is False and load_config("cpu").model.pyramid_antialias
+
+
+def test_icnr_init_makes_pixel_shuffle_start_as_nearest_upsampling():
+    import keras
+
+    from facehalluc.config import load_config
+    from facehalluc.models import build_upscaler
+    from facehalluc.models.layers import ICNR, PixelShuffle
+
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((6, 6, 5))
+    y = PixelShuffle(2)(keras.layers.Conv2D(12, 3, padding="same", kernel_initializer=ICNR())(inp))
+    out = np.asarray(keras.Model(inp, y)(np.random.default_rng(0).random((1, 6, 6, 5), dtype=np.float32)))
+    for dy, dx in ((0, 1), (1, 0), (1, 1)):
+        np.testing.assert_array_equal(out[:, dy::2, dx::2], out[:, ::2, ::2])
+    assert out.std() > 0.05  # not trivially zero
+    with pytest.raises(ValueError, match="multiple of scale"):
+        ICNR()((3, 3, 4, 6))
+    # the config switch reaches the upscalers and the decoder convs
+    cfg = load_config("tiny", ["model.ps_init=icnr"])
+    w = build_upscaler(cfg, 8).get_layer("upscale_8_to_16_conv").kernel.numpy()
+    np.testing.assert_array_equal(w[..., :3], w[..., 3:6])
+    w0 = build_upscaler(load_config("tiny"), 8).get_layer("upscale_8_to_16_conv").kernel.numpy()
+    assert not np.array_equal(w0[..., :3], w0[..., 3:6])

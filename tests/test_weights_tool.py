@@ -17,7 +17,7 @@ from facehalluc.weights import registry
 from facehalluc.weights.__main__ import main
 from test_lpips import _synthetic_files
 
-NAMES = {"lpips_alex_v0.0", "lpips_alex_v0.1", "vggface", "resnet50_256d_vggface2", "fid_inception",
+NAMES = {"lpips_alex_v0.0", "lpips_alex_v0.1", "vggface", "dlib_resnet", "resnet50_256d_vggface2", "fid_inception",
          "pieapp_v0.1"}
 
 

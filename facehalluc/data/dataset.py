@@ -32,7 +32,7 @@ def _indices(h5_path: Path, split: str) -> np.ndarray:
         return np.flatnonzero(f["split"][()] == code).astype(np.int64)
 
 
-def _pyramid_fn(resolutions: tuple[int, ...]):
+def _pyramid_fn(resolutions: tuple[int, ...], antialias: bool = False):
     """The batch -> dict function (TensorFlow graph code)."""
     import keras
     import tensorflow as tf
@@ -41,13 +41,13 @@ def _pyramid_fn(resolutions: tuple[int, ...]):
         from ..models import cascade_inputs_from_128, image_pyramid
 
         def pyramid(masked, mask, full):
-            out = cascade_inputs_from_128(masked, mask, resolutions)
-            out.update({f"full_{r}": v for r, v in image_pyramid(full, resolutions).items()})
+            out = cascade_inputs_from_128(masked, mask, resolutions, antialias)
+            out.update({f"full_{r}": v for r, v in image_pyramid(full, resolutions, antialias).items()})
             return out
     else:  # keras.ops are not TF graph ops under other backends: the identical tf.image op
         def _pyr(x):
             top = x.shape[1]
-            return {r: x if r == top else tf.image.resize(x, (r, r), method="bilinear", antialias=False)
+            return {r: x if r == top else tf.image.resize(x, (r, r), method="bilinear", antialias=antialias)
                     for r in resolutions}
 
         def pyramid(masked, mask, full):
@@ -60,7 +60,7 @@ def _pyramid_fn(resolutions: tuple[int, ...]):
 
 def make_dataset(h5_path: str | Path, cfg: Config, split: str = "train", batch_size: int | None = None,
                  shuffle: bool = True, mirror: bool | None = None, repeat: bool = False, seed: int = 0,
-                 drop_remainder: bool = True):
+                 drop_remainder: bool = True, with_index: bool = False):
     """A ``tf.data.Dataset`` of dict batches (see the module docstring).
 
     Args:
@@ -75,6 +75,8 @@ def make_dataset(h5_path: str | Path, cfg: Config, split: str = "train", batch_s
         repeat: repeat forever (epochs flow into each other; the shuffle differs per epoch).
         seed: shuffle / mirror seed.
         drop_remainder: drop a last partial batch.
+        with_index: add ``index`` (B,) int64, each example's row in the file (an example id, for the
+            multi-worker debug hook); needs ``data.cache_in_memory``.
     """
     import tensorflow as tf
 
@@ -96,6 +98,8 @@ def make_dataset(h5_path: str | Path, cfg: Config, split: str = "train", batch_s
         raise ValueError(f"{h5_path}: the {split!r} split has {n} examples, fewer than one batch of {bs} "
                          f"(pass drop_remainder=False or a smaller batch_size)")
 
+    if with_index and not cfg.data.cache_in_memory:
+        raise ValueError("make_dataset(with_index=True) needs data.cache_in_memory=true")
     if cfg.data.cache_in_memory:
         with h5py.File(h5_path, "r") as f:  # whole arrays, then numpy indexing (h5py point selection is slow)
             everything = n == f["split"].shape[0]
@@ -157,7 +161,7 @@ def make_dataset(h5_path: str | Path, cfg: Config, split: str = "train", batch_s
         def load(a, m, k, flip):
             return a, m, k, flip
 
-    pyramid = _pyramid_fn(resolutions)
+    pyramid = _pyramid_fn(resolutions, cfg.model.pyramid_antialias)
 
     def to_batch(*args):
         a, m, k, flip = load(*args)
@@ -173,7 +177,10 @@ def make_dataset(h5_path: str | Path, cfg: Config, split: str = "train", batch_s
             full = tf.ensure_shape(full, (bs, 128, 128, 3))
             msk = tf.ensure_shape(msk, (bs, 128, 128, 3))
             k = tf.ensure_shape(k, (bs, 128, 128, 1))
-        return pyramid(msk, k, full)
+        out = pyramid(msk, k, full)
+        if with_index:  # cached path: args[0] holds the positions in the split
+            out["index"] = tf.gather(tf.constant(idx), args[0])
+        return out
 
     ds = ds.map(to_batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return ds.prefetch(tf.data.AUTOTUNE)

@@ -2,12 +2,15 @@
 
 Two ways in:
 
-    python evaluate.py --real DIR --fake DIR [--metrics match,ssim,fid,pieapp] [--out results.json] [--name M]
+    python evaluate.py --real DIR --fake DIR [--mask DIR] [--metrics match,ssim,fid,pieapp] [--out results.json]
+                       [--name M]
     python evaluate.py --model RUN_DIR|SAVEDMODEL --data FILE.h5 [--split val] [--out results.json] [--name M]
 
 The first pairs the two folders' images by name (see ``facehalluc.evaluate.images``), the second runs our
 generator on the dataset's masked faces first (images go to ``--work-dir``, default ``<out stem>_images/``).
-Writes the result JSON, ``<stem>_per_image.csv`` and ``<stem>_<metric>_best_worst.png`` figures.
+Writes the result JSON, ``<stem>_per_image.csv`` and ``<stem>_<metric>_best_worst.png`` figures (and
+``<stem>_spectrum.csv/.png`` with the spectrum proxy).  The offline proxies (``--proxies``) are labelled
+measures that are not the paper's: see facehalluc.evaluate.offline and docs/evaluation.md.
 """
 from __future__ import annotations
 
@@ -34,12 +37,16 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--model", help="run directory (config.yaml + generator.weights.h5) or SavedModel folder")
     src.add_argument("--data", help="prepared dataset .h5 (with --model)")
     src.add_argument("--split", default="val", choices=("train", "val"), help="dataset split (default val)")
+    src.add_argument("--mask", help="folder of face masks, same file names (non-zero = face), for the l1_bg and "
+                                    "spectrum proxies (default: a 'mask' folder beside --real, if any)")
     src.add_argument("--work-dir", help="where --model writes its real/fake PNGs (default: <out stem>_images)")
     ap.add_argument("--metrics", default=",".join(METRIC_KEYS),
                     help=f"comma list of {','.join(METRIC_KEYS)} (default: all)")
-    ap.add_argument("--proxies", default="dlib_identity",
-                    help="comma list of offline proxies (not the paper's metrics): dlib_identity, or 'none' "
-                         "(default: dlib_identity)")
+    ap.add_argument("--proxies", default="all",
+                    help="comma list of offline proxies (not the paper's metrics): dlib_identity, lpips "
+                         "(LPIPS v0.1, ~ training loss), l1_bg (L1 outside the face mask), fd_alexnet "
+                         "(FD-AlexNet, NOT FID), spectrum (background-corner HF excess); 'all' or 'none' "
+                         "(default: all)")
     ap.add_argument("--out", default="results.json", help="result JSON path (default results.json)")
     ap.add_argument("--name", help="method name for the tables (default: the fake folder / model name)")
     ap.add_argument("--limit", type=int, help="score only the first N pairs (sorted by name)")
@@ -93,14 +100,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PairingError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    proxies = () if args.proxies.strip().lower() == "none" else _csv_list(args.proxies)
+    from facehalluc.evaluate.images import load_masks
+    from facehalluc.evaluate.runner import PROXY_KEYS
+
+    word = args.proxies.strip().lower()
+    proxies = () if word == "none" else PROXY_KEYS if word == "all" else _csv_list(args.proxies)
+    mask_dir = Path(args.mask) if args.mask else real_dir.parent / "mask"
+    masks = None
+    if args.mask or mask_dir.is_dir():
+        try:
+            masks = load_masks(mask_dir, [p.name for p in pairs])
+        except PairingError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        settings["mask_dir"] = str(mask_dir)
     cfg = load_config("paper", [f"weights.cache_dir={args.weights_dir}"]) if args.weights_dir else None
-    opts = EvalOptions(metrics=_csv_list(args.metrics), proxies=proxies, batch_size=args.batch_size,
-                       progress=not args.quiet, cfg=cfg,
-                       fast_fid=args.fast_fid)
+    try:
+        opts = EvalOptions(metrics=_csv_list(args.metrics), proxies=proxies, batch_size=args.batch_size,
+                           progress=not args.quiet, cfg=cfg, fast_fid=args.fast_fid)
+    except ValueError as e:
+        ap.error(str(e))
     settings.update(real_dir=str(real_dir), fake_dir=str(fake_dir), image_size=int(real.shape[1]),
                     metrics=list(opts.metrics), proxies=list(opts.proxies))
-    scores = evaluate_arrays(real, fake, opts, name=name, settings=settings)
+    try:
+        scores = evaluate_arrays(real, fake, opts, name=name, settings=settings, masks=masks)
+    except ValueError as e:  # MetricInputError: e.g. a mask that covers a whole image
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     scores.result.real_dir, scores.result.fake_dir = str(real_dir), str(fake_dir)
     written = write_outputs(scores, out, [p.name for p in pairs], real, fake, figures=not args.no_figures)
     r = scores.result

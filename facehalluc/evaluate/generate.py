@@ -41,7 +41,8 @@ def load_predictor(model_path: str | Path) -> tuple[Predictor, str]:
 def generate_pairs(model_path: str | Path, data_h5: str | Path, split: str, work_dir: str | Path,
                    batch_size: int = 16, limit: int | None = None,
                    progress: bool = True) -> tuple[Path, Path, str]:
-    """Writes ``work_dir/real/<i>.png`` (aligned) and ``work_dir/fake/<i>.png`` (out_128); returns both dirs."""
+    """Writes ``work_dir/real/<i>.png`` (aligned), ``work_dir/fake/<i>.png`` (out_128) and
+    ``work_dir/mask/<i>.png`` (face mask, 0/255; read by the offline proxies); returns the real and fake dirs."""
     from tqdm import tqdm
 
     from facehalluc.data import read_arrays
@@ -62,4 +63,5 @@ def generate_pairs(model_path: str | Path, data_h5: str | Path, split: str, work
             name = f"{idx:0{width}d}"
             save_image(arrays.aligned[idx], real_dir / f"{name}.png")
             save_image(np.clip(out[j], 0.0, 1.0), fake_dir / f"{name}.png")
+            save_image(arrays.mask[idx] * np.uint8(255), work / "mask" / f"{name}.png")
     return real_dir, fake_dir, desc

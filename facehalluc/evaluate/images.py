@@ -105,3 +105,31 @@ def save_image(img: np.ndarray, path: str | Path) -> None:
         arr = np.clip(np.rint(arr.astype(np.float64) * 255.0), 0, 255).astype(np.uint8)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(arr).save(path)
+
+
+def load_masks(mask_dir: str | Path, names: Sequence[str], size: int = EVAL_SIZE) -> np.ndarray:
+    """Face masks for the pairs ``names`` from ``mask_dir`` (same naming rule) -> uint8 (N, size, size) {0, 1}.
+
+    A mask file is a grey (or RGB) image, face = non-zero (``baselines`` writes 0 / 255 PNGs).  Square masks of
+    another size are resized with nearest-neighbour interpolation.
+    """
+    import cv2
+    from PIL import Image
+
+    index = _index(Path(mask_dir))
+    missing = [n for n in names if n not in index]
+    if missing:
+        raise PairingError(f"{mask_dir}: no mask for {len(missing)} image(s): {', '.join(missing[:20])}")
+    out = []
+    for n in names:
+        try:
+            with Image.open(index[n]) as im:
+                m = np.asarray(im.convert("L"), dtype=np.uint8)
+        except (OSError, ValueError) as e:
+            raise PairingError(f"{index[n]}: cannot read mask ({e})") from e
+        if m.shape[0] != m.shape[1]:
+            raise PairingError(f"{index[n]}: mask is {m.shape[1]}x{m.shape[0]}; only square masks are accepted")
+        if m.shape[0] != size:
+            m = cv2.resize(m, (size, size), interpolation=cv2.INTER_NEAREST)
+        out.append((m > 0).astype(np.uint8))
+    return np.stack(out)

@@ -118,8 +118,9 @@ def gaussian_stats(features: np.ndarray) -> GaussianStats:
     if f.shape[0] < 2:
         raise MetricInputError(f"gaussian_stats: need at least 2 samples for a covariance, got {f.shape[0]}")
     if f.shape[0] <= f.shape[1]:
-        log.warning("FID on %d samples of %d-D features: the covariance is singular and the score is "
-                    "strongly biased (FID is normally computed on >= 2048 samples)", f.shape[0], f.shape[1])
+        log.warning("Fréchet distance on %d samples of %d-D features: the covariance is singular and the "
+                    "score is strongly biased; compare only at equal N (FID is normally computed on >= 2048 "
+                    "samples)", f.shape[0], f.shape[1])
     return GaussianStats(mu=f.mean(axis=0), sigma=np.atleast_2d(np.cov(f, rowvar=False)), n=f.shape[0])
 
 

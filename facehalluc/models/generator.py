@@ -11,7 +11,7 @@ import keras
 from keras import layers, ops
 
 from ..config import Config
-from .layers import FaceComposite, PixelShuffle, ResidualLeakyReLU, StopGradient
+from .layers import ICNR, FaceComposite, PixelShuffle, ResidualLeakyReLU, StopGradient
 from .tables import BOTTLENECK_HW, GENERATOR_TABLES, Row
 
 
@@ -45,6 +45,13 @@ def _merge(a, b, mode: str, name: str):
     return layers.Concatenate(name=name)([a, b])
 
 
+def _ps_init(config: Config):
+    """Initialiser of a conv whose output goes through a x2 pixel shuffle."""
+    if config.model.ps_init == "icnr":
+        return ICNR(config.model.g_kernel_init, scale=2)
+    return config.model.g_kernel_init
+
+
 def build_generator_block(resolution: int, config: Config, name: str | None = None) -> keras.Model:
     """Encoder–decoder generator of one block, built row by row from :data:`GENERATOR_TABLES`.
 
@@ -61,8 +68,10 @@ def build_generator_block(resolution: int, config: Config, name: str | None = No
     x = _range_in(inp, config, f"{prefix}_to_tanh_range")
 
     def conv(t, row: Row, filters: int, activation: str | None = "lrelu"):
+        # decoder convs feed a pixel shuffle: optionally ICNR-initialised (model.ps_init)
+        k_init = _ps_init(config) if row.name.startswith("dec_conv") else init
         t = layers.Conv2D(filters, row.kernel, strides=row.stride, dilation_rate=row.dilation,
-                          padding="same", kernel_initializer=init, name=f"{prefix}_{row.name}")(t)
+                          padding="same", kernel_initializer=k_init, name=f"{prefix}_{row.name}")(t)
         if activation == "lrelu":
             t = layers.LeakyReLU(negative_slope=slope, name=f"{prefix}_{row.name}_lrelu")(t)
         return t
@@ -126,7 +135,7 @@ def build_upscaler(config: Config, resolution: int = 8, name: str | None = None)
     prefix = name or f"upscale_{resolution}_to_{2 * resolution}"
     inp = keras.Input((resolution, resolution, 3), name=f"{prefix}_input")
     x = _range_in(inp, config, f"{prefix}_to_tanh_range")
-    x = layers.Conv2D(12, m.upscaler_kernel, padding="same", kernel_initializer=m.g_kernel_init,
+    x = layers.Conv2D(12, m.upscaler_kernel, padding="same", kernel_initializer=_ps_init(config),
                       name=f"{prefix}_conv")(x)
     x = PixelShuffle(2, name=f"{prefix}_ps")(x)
     if m.upscaler_activation == "tanh":
@@ -182,16 +191,21 @@ def build_cascade(config: Config, name: str = "cascade") -> keras.Model:
     return keras.Model(inputs, outputs, name=name)
 
 
-def resize_bilinear(images, size: int):
-    """Bilinear resize without anti-aliasing (half-pixel centres), like cv2.INTER_LINEAR."""
-    return ops.image.resize(images, (size, size), interpolation="bilinear", antialias=False,
+def resize_bilinear(images, size: int, antialias: bool = False):
+    """Bilinear resize with half-pixel centres.
+
+    ``antialias=False``: the 2x2-tap bilinear kernel, like cv2.INTER_LINEAR (aliases when shrinking
+    128 -> 8).  ``antialias=True``: when shrinking, the triangle kernel is widened by the scale factor
+    (a proper low-pass, like PIL's bilinear resize); enlarging is the same either way.
+    """
+    return ops.image.resize(images, (size, size), interpolation="bilinear", antialias=bool(antialias),
                             data_format="channels_last")
 
 
-def image_pyramid(images, resolutions) -> dict:
+def image_pyramid(images, resolutions, antialias: bool = False) -> dict:
     """{r: images resized bilinearly to r x r} from the largest-resolution images (r = max passes through)."""
     top = images.shape[1]
-    return {r: (images if r == top else resize_bilinear(images, r)) for r in resolutions}
+    return {r: (images if r == top else resize_bilinear(images, r, antialias)) for r in resolutions}
 
 
 def mask_from_masked(masked):
@@ -199,10 +213,11 @@ def mask_from_masked(masked):
     return ops.cast(ops.any(ops.greater(masked, 0.0), axis=-1, keepdims=True), "float32")
 
 
-def cascade_inputs_from_128(masked, mask, resolutions) -> dict:
-    """The cascade's input dict from 128x128 masked faces and binary masks (the paper's pyramid)."""
-    mp = image_pyramid(masked, resolutions)
-    kp = image_pyramid(mask, resolutions)
+def cascade_inputs_from_128(masked, mask, resolutions, antialias: bool = False) -> dict:
+    """The cascade's input dict from 128x128 masked faces and binary masks (the paper's pyramid;
+    ``antialias`` = ``model.pyramid_antialias``, see :func:`resize_bilinear`)."""
+    mp = image_pyramid(masked, resolutions, antialias)
+    kp = image_pyramid(mask, resolutions, antialias)
     return {**{f"masked_{r}": mp[r] for r in resolutions}, **{f"mask_{r}": kp[r] for r in resolutions}}
 
 
@@ -219,13 +234,14 @@ class MaskFromMasked(layers.Layer):
 class Pyramid(layers.Layer):
     """[masked_128, mask_128] -> the cascade's input dict (bilinear pyramid)."""
 
-    def __init__(self, resolutions=(8, 16, 32, 64, 128), **kwargs):
+    def __init__(self, resolutions=(8, 16, 32, 64, 128), antialias: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.resolutions = tuple(int(r) for r in resolutions)
+        self.antialias = bool(antialias)
 
     def call(self, inputs):
         masked, mask = inputs
-        return cascade_inputs_from_128(masked, ops.cast(mask, masked.dtype), self.resolutions)
+        return cascade_inputs_from_128(masked, ops.cast(mask, masked.dtype), self.resolutions, self.antialias)
 
     def compute_output_shape(self, input_shapes):
         b = input_shapes[0][0]
@@ -233,7 +249,7 @@ class Pyramid(layers.Layer):
                 **{f"mask_{r}": (b, r, r, 1) for r in self.resolutions}}
 
     def get_config(self):
-        return {**super().get_config(), "resolutions": list(self.resolutions)}
+        return {**super().get_config(), "resolutions": list(self.resolutions), "antialias": self.antialias}
 
 
 def build_inference_model(cascade: keras.Model, config: Config, with_mask_input: bool = False,
@@ -252,7 +268,7 @@ def build_inference_model(cascade: keras.Model, config: Config, with_mask_input:
         inputs.append(mask)
     else:
         mask = MaskFromMasked(name="mask_from_masked")(masked)
-    pyr = Pyramid(res, name="pyramid")([masked, mask])
+    pyr = Pyramid(res, config.model.pyramid_antialias, name="pyramid")([masked, mask])
     outs = cascade(pyr)
     outputs = {k: layers.Identity(name=k)(v) for k, v in outs.items()} if all_outputs else \
         {f"out_{top}": layers.Identity(name=f"out_{top}")(outs[f"out_{top}"])}

@@ -26,6 +26,35 @@ class PixelShuffle(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="facehalluc")
+class ICNR(keras.initializers.Initializer):
+    """ICNR initialisation (Aitken et al. 2017) for a conv followed by a pixel shuffle of ``scale``.
+
+    The ``C*s*s`` output channels are ``s*s`` copies of a ``C``-channel kernel drawn from ``base``, so
+    at initialisation the pixel shuffle equals nearest-neighbour upsampling of one convolution and
+    produces no checkerboard.  Channel order follows ``depth_to_space`` (NHWC): output channel
+    ``k*C + c`` feeds sub-pixel ``k`` of channel ``c``, hence a tile along the last axis.
+    """
+
+    def __init__(self, base: str | dict = "glorot_uniform", scale: int = 2, seed: int | None = None):
+        self.base = base
+        self.scale = int(scale)
+        self.seed = seed
+
+    def __call__(self, shape, dtype=None):
+        n = self.scale * self.scale
+        if shape[-1] % n:
+            raise ValueError(f"ICNR: {shape[-1]} output channels are not a multiple of scale^2 = {n}")
+        base = keras.initializers.get(self.base)
+        if self.seed is not None and hasattr(base, "seed"):
+            base.seed = self.seed
+        kernel = base((*shape[:-1], shape[-1] // n), dtype=dtype)
+        return ops.tile(kernel, [1] * (len(shape) - 1) + [n])
+
+    def get_config(self):
+        return {"base": self.base, "scale": self.scale, "seed": self.seed}
+
+
+@keras.saving.register_keras_serializable(package="facehalluc")
 class ResidualLeakyReLU(keras.layers.Layer):
     """LeakyReLU computed as ``max(x, slope * x)``, for use right after a residual ``Add``.
 

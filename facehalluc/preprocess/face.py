@@ -4,7 +4,9 @@ Steps (:meth:`FacePreprocessor.process`):
 
 1. read the photo (:func:`facehalluc.preprocess.io.load_rgb`: EXIF rotation, any pixel mode -> RGB);
 2. detect faces with dlib's HOG frontal face detector on a copy whose longer side is at most
-   ``max_detect_side`` (upsampled ``detector_upsample`` times); keep the largest face;
+   ``max_detect_side``: first without upsampling and, only when that finds no face, again upsampled
+   ``detector_upsample`` times (``detector_upsample_retry``; False = one pass at ``detector_upsample``);
+   keep the largest face;
 3. 68 landmarks with dlib's shape predictor, run on the full-resolution photo;
 4. similarity transform that puts the two eye centres (mean of each eye's six landmarks) on
    ``(left_eye_x, eye_y)`` and ``(right_eye_x, eye_y)`` of the output, computed in the photo's own
@@ -67,6 +69,7 @@ class Sample:
     eye_centres: np.ndarray = field(default_factory=lambda: np.zeros((2, 2)))  # in the photo
     transform: np.ndarray = field(default_factory=lambda: np.zeros((2, 3)))  # photo -> aligned
     outside_fraction: float = 0.0  # share of the crop outside the photo (filled by border_mode)
+    detect_upsample: int = -1  # detector upsampling of the pass that found the face (-1: unknown)
 
     def as_float(self) -> dict[str, np.ndarray]:
         return {"aligned": self.aligned.astype(np.float32) / 255.0,
@@ -114,9 +117,23 @@ class FacePreprocessor:
         self._dlib = dlib
 
     # ------------------------------------------------------------------------------------ steps
+    def detector_passes(self) -> tuple[int, ...]:
+        """Upsampling of each detector pass, in order; a pass runs only when the previous ones found
+        no face.  ``(0, detector_upsample)`` with ``detector_upsample_retry`` (the default), else
+        ``(detector_upsample,)``."""
+        up = int(self.cfg.detector_upsample)
+        return (0, up) if getattr(self.cfg, "detector_upsample_retry", False) and up > 0 else (up,)
+
     def detect(self, rgb: np.ndarray, where: str = "<array>") -> tuple[list[tuple[int, int, int, int]], float]:
         """Face boxes (left, top, right, bottom) in the photo's coordinates, largest first, and the
-        scale used for detection."""
+        scale used for detection (see :meth:`detect_with_pass` for which pass found them)."""
+        boxes, f, _ = self.detect_with_pass(rgb, where)
+        return boxes, f
+
+    def detect_with_pass(self, rgb: np.ndarray, where: str = "<array>"
+                         ) -> tuple[list[tuple[int, int, int, int]], float, int]:
+        """(boxes largest first, detection scale, upsampling of the pass that found them — the last
+        pass tried when none did)."""
         h, w = rgb.shape[:2]
         if min(h, w) < self.cfg.min_image_side:
             raise NoFaceError(where, f"image is {w}x{h} pixels, too small to hold a detectable face "
@@ -124,14 +141,19 @@ class FacePreprocessor:
         f = min(1.0, self.cfg.max_detect_side / max(h, w))
         small = rgb if f >= 1.0 else cv2.resize(rgb, (max(1, round(w * f)), max(1, round(h * f))),
                                                 interpolation=cv2.INTER_AREA)
-        try:
-            rects = self._detector(np.ascontiguousarray(small), int(self.cfg.detector_upsample))
-        except RuntimeError as e:  # pragma: no cover - dlib rejects the array
-            raise UnreadableImageError(where, f"face detector failed ({e})") from None
+        small = np.ascontiguousarray(small)
+        rects, up = [], 0
+        for up in self.detector_passes():
+            try:
+                rects = self._detector(small, up)
+            except RuntimeError as e:  # pragma: no cover - dlib rejects the array
+                raise UnreadableImageError(where, f"face detector failed ({e})") from None
+            if len(rects):
+                break
         boxes = [(r.left() / f, r.top() / f, r.right() / f, r.bottom() / f) for r in rects]
         boxes = [(int(round(a)), int(round(b)), int(round(c)), int(round(d))) for a, b, c, d in boxes]
         boxes.sort(key=lambda b: (b[2] - b[0]) * (b[3] - b[1]), reverse=True)  # stable: ties keep order
-        return boxes, f
+        return boxes, f, up
 
     def landmarks(self, rgb: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
         """(68, 2) landmarks in the photo's coordinates."""
@@ -162,18 +184,19 @@ class FacePreprocessor:
         or the image is too small), both subclasses of :class:`PreprocessError`.
         """
         rgb, where = load_rgb(image, name)
-        boxes, _ = self.detect(rgb, where)
+        boxes, _, up = self.detect_with_pass(rgb, where)
         if not boxes:
             h, w = rgb.shape[:2]
+            tried = " then ".join(str(u) for u in self.detector_passes())
             raise NoFaceError(where, f"no face found by the dlib frontal face detector in the {w}x{h} image "
-                                     f"(upsample={self.cfg.detector_upsample})")
+                                     f"(upsample={tried})")
         box = boxes[0]
         pts = self.landmarks(rgb, box)
         aligned, mask, apts, m, outside = self.align(rgb, pts, where)
         masked = aligned * mask[..., None]
         return Sample(aligned=aligned, masked=masked, mask=mask, landmarks=apts, source=where,
                       face_box=box, n_faces=len(boxes), eye_centres=np.stack(eye_centres(pts)),
-                      transform=m, outside_fraction=outside)
+                      transform=m, outside_fraction=outside, detect_upsample=up)
 
 
 def process_image(image: ImageInput, cfg: PreprocessConfig | None = None) -> Sample:

@@ -173,3 +173,57 @@ def plot_loss_curves(history_path: Path, out_path: Path) -> Path | None:
     plt.close(fig)
     tmp.replace(out_path)
     return out_path
+
+
+PROGRESS_KEYS: tuple[str, ...] = ("g_total", "d_total", "b128_pixel", "b128_pc")
+
+
+class ProgressLine(keras.callbacks.Callback):
+    """A short progress bar: step counter, rate and a handful of losses (``keys``), not all ~32 trackers.
+
+    Every tracked metric still goes to History, ``history.jsonl`` and TensorBoard.  ``mode="bar"``
+    redraws one tqdm bar per epoch; ``mode="epoch"`` prints one line per epoch (logs, CI).
+    """
+
+    def __init__(self, steps_per_epoch: int, keys: tuple[str, ...] = PROGRESS_KEYS, mode: str = "bar"):
+        super().__init__()
+        self.steps = int(steps_per_epoch)
+        self.keys = tuple(keys)
+        self.mode = mode
+        self._bar = None
+        self._epoch = 0
+
+    def _short(self, logs: dict | None) -> dict[str, str]:
+        logs = logs or {}
+        out = {}
+        for k in self.keys:
+            if k in logs:
+                out[k] = f"{float(np.asarray(logs[k]).reshape(-1)[0]):.4g}"
+        return out
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._epoch = epoch
+        if self.mode == "bar":
+            from tqdm.auto import tqdm
+
+            self._bar = tqdm(total=self.steps, desc=f"epoch {epoch + 1}", unit="step", dynamic_ncols=True,
+                             leave=True)
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        if self._bar is not None:
+            self._bar.update(1)
+            if batch % 5 == 0 or batch + 1 == self.steps:
+                self._bar.set_postfix(self._short(logs), refresh=False)
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        short = self._short(logs)
+        val = {k: v for k, v in self._short({k[4:]: v for k, v in (logs or {}).items()
+                                              if k.startswith("val_")}).items()}
+        if self._bar is not None:
+            self._bar.set_postfix(short, refresh=True)
+            self._bar.close()
+            self._bar = None
+        if self.mode == "epoch" or val:
+            text = " ".join(f"{k}={v}" for k, v in short.items())
+            vtext = " ".join(f"val_{k}={v}" for k, v in val.items())
+            print(f"epoch {epoch + 1}: {text}" + (f" | {vtext}" if vtext else ""), flush=True)

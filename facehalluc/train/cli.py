@@ -1,7 +1,8 @@
 """``train.py`` command line: parses arguments and calls :func:`facehalluc.train.run.train`.
 
 Exit codes: 0 done; 2 bad arguments / missing weights or data (one-line message); 3 training
-diverged (NaN guard; the last good checkpoint is intact).
+diverged (NaN guard; the last good checkpoint is intact); 4 ``--strategy multiworker``: another worker
+died, hung or never joined (restart every worker with ``--resume``).
 """
 from __future__ import annotations
 
@@ -39,7 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mixed-precision", action="store_true", help="mixed_float16 compute with loss scaling")
     p.add_argument("--xla", action="store_true", help="compile the train step with XLA (jit_compile)")
     p.add_argument("--verbose", type=int, choices=[0, 1, 2], default=1,
-                   help="fit() verbosity: 1 progress bar, 2 one line per epoch (logs), 0 silent")
+                   help="1 a progress bar with g_total, d_total, b128_pixel, b128_pc (all metrics go to "
+                        "history.jsonl and TensorBoard); 2 one line per epoch (logs); 0 silent")
     p.add_argument("overrides", nargs="*", metavar="section.field=value", help="config overrides")
     return p
 
@@ -68,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from ..weights import MissingWeightsError
     from .callbacks import TrainingDiverged
+    from .distribute import WorkerLost
     from .run import train
     from .run_dir import RunDirError
 
@@ -83,9 +86,13 @@ def main(argv: list[str] | None = None) -> int:
     except TrainingDiverged as e:
         print(f"train.py: training diverged: {e}", file=sys.stderr)
         return 3
+    except WorkerLost as e:
+        print(f"train.py: error: {e}", file=sys.stderr)
+        return 4
     s = result.state
-    print(f"done: {s.global_step} steps, {s.epoch} epochs in {result.seconds:.0f} s; "
-          f"generator: {Path(args.out) / 'generator.weights.h5'}")
+    weights = Path(args.out) / "generator.weights.h5"
+    print(f"done: {s.global_step} steps, {s.epoch} epochs in {result.seconds:.0f} s; " +
+          (f"generator: {weights}" if weights.is_file() else "this worker wrote nothing (the chief writes the run)"))
     return 0
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import logging
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,11 +21,13 @@ import numpy as np
 import tensorflow as tf
 
 from ..config import Config
-from ..losses import LossNetworks, build_loss_networks
+from ..losses import LossNetworks, build_loss_networks, disable_missing_loss_terms
 from ..models import build_cascade
-from .callbacks import NaNGuard, RunCallback, TrainingDiverged, read_history
+from .callbacks import NaNGuard, ProgressLine, RunCallback, TrainingDiverged, read_history
 from .checkpoint import CHECKPOINT_FILE, TrainState, read_state, restore_checkpoint
-from .distribute import is_chief, make_strategy
+from .debug import ExampleLog, StepLog, debug_dir, task_name
+from .distribute import (WorkerLost, broadcast_from_chief, check_same_setup, in_multi_worker, is_chief,
+                         is_worker_failure, make_strategy, sync_variables_from_chief)
 from .progan import grow_block
 from .run_dir import CONFIG_NAME, RunDirError, atomic_save_weights, atomic_write_text, save_generator
 from .trainer import (GANTrainer, build_discriminators, build_stage_block, build_stage_generator,
@@ -47,7 +50,7 @@ class DataSource:
     description: str = ""
 
 
-def h5_source(path: str | Path, cfg: Config) -> DataSource:
+def h5_source(path: str | Path, cfg: Config, with_index: bool = False) -> DataSource:
     """Batches from a prepared HDF5 file (``facehalluc.data.make_dataset``), train/val splits."""
     from ..data import count_examples, make_dataset
 
@@ -61,7 +64,7 @@ def h5_source(path: str | Path, cfg: Config) -> DataSource:
     n_val = count_examples(path, "val")
 
     def train(seed: int) -> tf.data.Dataset:
-        return make_dataset(path, cfg, "train", repeat=True, shuffle=True, seed=seed)
+        return make_dataset(path, cfg, "train", repeat=True, shuffle=True, seed=seed, with_index=with_index)
 
     val = None
     if n_val > 0:
@@ -93,6 +96,25 @@ def _epochs_per_stage(cfg: Config) -> int:
 def _first_batch(ds: tf.data.Dataset, n: int = 4) -> dict[str, np.ndarray]:
     batch = next(iter(ds.take(1)))
     return {k: np.asarray(v)[:n] for k, v in batch.items()}
+
+
+def _worker_lost(e: BaseException, step: int, ckpt: Path | None) -> WorkerLost:
+    """One line for a peer's death: what failed, where training stands, and how to continue."""
+    lines = [ln.strip() for ln in str(getattr(e, "message", "") or e).splitlines() if ln.strip()]
+    cause = next((ln for ln in lines if "abort" in ln.lower() or " is down" in ln), lines[0] if lines else "")
+    where = (f"the last checkpoint, {ckpt}, is at global step {read_state(ckpt).global_step}"
+             if ckpt is not None and ckpt.is_file() else "they continue from the chief's last checkpoint")
+    return WorkerLost(f"another worker died or became unreachable after global step {step} "
+                      f"({type(e).__name__}: {cause[:160]}); restart every worker with --resume: {where}")
+
+
+def _shard_batches(ds: tf.data.Dataset) -> tf.data.Dataset:
+    """Multi-worker input: every worker builds the same global-batch stream; tf.distribute splits each
+    global batch into per-replica slices and every worker keeps only its own (auto-shard policy DATA),
+    so a step trains on exactly the global batch a single process would, each example once."""
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return ds.with_options(options)
 
 
 def _check_resume_config(run_dir: Path, cfg: Config) -> None:
@@ -132,6 +154,10 @@ def train(cfg: Config, run_dir: str | Path, data: str | Path | DataSource, *, ep
     """
     t0 = time.time()
     cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train))
+    if nets is None:
+        cfg, switched_off = disable_missing_loss_terms(cfg)
+        for line in switched_off:
+            print(f"train: {line}", file=sys.stderr, flush=True)
     if epochs is not None:
         if cfg.train.regime == "cascade":
             cfg.train.epochs = int(epochs)
@@ -158,27 +184,39 @@ def _train(cfg: Config, run_dir: Path, data: str | Path | DataSource, steps_per_
            resume: bool, verbose: int | str, nets: LossNetworks | None, t0: float,
            extra_callbacks: list[keras.callbacks.Callback]) -> TrainResult:
     strategy = make_strategy(cfg.train.strategy)
-    chief = is_chief(strategy)
+    chief = is_chief(strategy)  # only the chief reads or writes run_dir (see distribute.py)
+    multi = in_multi_worker(strategy)
+    replicas = strategy.num_replicas_in_sync
+    if cfg.train.batch_size % replicas:
+        raise ValueError(f"train.batch_size={cfg.train.batch_size} (the global batch) must be divisible by the "
+                         f"{replicas} replicas")
     with strategy.scope():
         # Fails fast (MissingWeightsError) before any file is written or any step is run.
         nets = nets if nets is not None else build_loss_networks(cfg)
-    source = data if isinstance(data, DataSource) else h5_source(data, cfg)
+    dbg = debug_dir()
+    source = data if isinstance(data, DataSource) else h5_source(data, cfg, with_index=dbg is not None)
     S = int(steps_per_epoch or source.steps_per_epoch)
     if S < 1:
         raise ValueError("steps_per_epoch must be >= 1")
-    write_dir = run_dir if chief else Path(f"/tmp/facehalluc_worker_{id(strategy)}")
-    write_dir.mkdir(parents=True, exist_ok=True)
+    check_same_setup(strategy, chief, f"{cfg.model}|{cfg.loss}|{cfg.train}|{cfg.data}|{S}|{resume}")
     if chief:
+        run_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_text(run_dir / CONFIG_NAME, cfg.to_yaml())
 
     ckpt = run_dir / CHECKPOINT_FILE
-    saved = read_state(ckpt) if (resume and ckpt.is_file()) else None
+    saved = read_state(ckpt) if (chief and resume and ckpt.is_file()) else None
+    if multi:  # the other workers resume where the chief's checkpoint says
+        found, *numbers = broadcast_from_chief(strategy, chief, [np.array(
+            [saved is not None, *(dataclasses.astuple(saved)[:4] if saved else (0, 0, 0, 0))], np.int64)])[0]
+        saved = TrainState(*(int(n) for n in numbers), config_name=cfg.name) if found else None
     state = TrainState(config_name=cfg.name)
     E = _epochs_per_stage(cfg)
     stages = _stages(cfg)
     val_ds = source.val() if source.val is not None else None
     if val_ds is not None and cfg.train.val_steps > 0:
         val_ds = val_ds.take(cfg.train.val_steps)
+    if val_ds is not None and multi:
+        val_ds = _shard_batches(val_ds)
     sample = _first_batch(val_ds if val_ds is not None else source.train(cfg.train.seed))
     prev_block: keras.Model | None = None
     trainer: GANTrainer | None = None
@@ -207,7 +245,10 @@ def _train(cfg: Config, run_dir: Path, data: str | Path | DataSource, steps_per_
             trainer.compile(*make_optimizers(cfg), jit_compile=bool(cfg.train.xla))
             trainer.build_optimizers()
             if saved is not None and saved.stage == s:
-                state = restore_checkpoint(ckpt, trainer)
+                state = restore_checkpoint(ckpt, trainer) if chief else saved
+                sync_variables_from_chief(strategy, chief, [*trainer.generator.variables, *trainer.d_variables,
+                                                            *trainer.g_optimizer.variables,
+                                                            *trainer.d_optimizer.variables])
                 log.info("resumed from %s at global step %d (epoch %d)", ckpt, state.global_step, state.epoch)
             else:
                 state = TrainState(global_step=state.global_step, epoch=s * E, stage=s, stage_step=0,
@@ -232,13 +273,18 @@ def _train(cfg: Config, run_dir: Path, data: str | Path | DataSource, steps_per_
 
         guard = NaNGuard(live_state)
         suffix = "" if cfg.train.regime == "cascade" else f"_block_{stage_res[0]}"
-        run_cb = RunCallback(write_dir, tr, live_state, guard, cfg.train.checkpoint_every_steps,
+        run_cb = RunCallback(run_dir, tr, live_state, guard, cfg.train.checkpoint_every_steps,
                              cfg.train.snapshot_epochs, on_checkpoint if chief else (lambda: None),
-                             sample if chief else None, block, suffix, write=True)
+                             sample if chief else None, block, suffix, write=chief)
         callbacks: list[keras.callbacks.Callback] = [guard, run_cb, *extra_callbacks]
+        if verbose in (1, 2, "auto") and chief:
+            callbacks.append(ProgressLine(S, mode="epoch" if verbose == 2 else "bar"))
         if chief and importlib.util.find_spec("tensorboard") is not None:
             callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run_dir / "tb"), update_freq="epoch",
                                                          write_graph=False))
+        if dbg is not None:  # debug hook (train/debug.py): ids per replica, per-step logs, final variables
+            tr.example_log = ExampleLog(dbg / f"{task_name(strategy)}.ids.jsonl")
+            callbacks.append(StepLog(dbg, task_name(strategy), live_state))
 
         k = live_state().stage_step
         e_cur = e_begin + k // S
@@ -252,8 +298,15 @@ def _train(cfg: Config, run_dir: Path, data: str | Path | DataSource, steps_per_
         for first, last, steps in segments:
             skip = live_state().stage_step
             stream = source.train(cfg.train.seed + s).skip(skip)
-            tr.fit(stream, initial_epoch=first, epochs=last, steps_per_epoch=steps, callbacks=callbacks,
-                   validation_data=val_ds, verbose=verbose)
+            if multi:
+                stream = _shard_batches(stream)
+            try:
+                tr.fit(stream, initial_epoch=first, epochs=last, steps_per_epoch=steps, callbacks=callbacks,
+                       validation_data=val_ds, verbose=0, shuffle=False)  # tf.data is shuffled already
+            except Exception as e:  # noqa: BLE001 - a peer's death surfaces as an aborted collective
+                if multi and is_worker_failure(e):
+                    raise _worker_lost(e, live_state().global_step, ckpt if chief else None) from e
+                raise
             if guard.diverged_at is not None:
                 raise TrainingDiverged(
                     f"{guard.bad_key} became NaN/inf at global step {guard.diverged_at}; training stopped. "

@@ -33,6 +33,7 @@ from keras import layers
 from ..config import Config
 from ..losses import LOSS_KEYS, LossNetworks, block_generator_losses, lsgan_discriminator_loss
 from ..models import FaceComposite, build_discriminator, build_generator_block
+from .distribute import in_multi_worker
 
 TERMS: tuple[str, ...] = tuple(LOSS_KEYS) + ("d",)
 
@@ -103,6 +104,8 @@ class GANTrainer(keras.Model):
         if not self.input_keys:
             raise ValueError(f"generator {generator.name!r} must take a dict of inputs")
         self.trackers = {n: keras.metrics.Mean(name=n) for n in metric_names(self.resolutions)}
+        # facehalluc.train.debug.ExampleLog when $FACEHALLUC_WORKER_DEBUG_DIR is set (batches carry "index")
+        self.example_log = None
         self.built = True
 
     # ----------------------------------------------------------------------------- keras API
@@ -124,6 +127,21 @@ class GANTrainer(keras.Model):
             self.g_optimizer.build(self.generator.trainable_variables)
         if not self.d_optimizer.built:
             self.d_optimizer.build(self.d_trainable_variables)
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        """Skips Keras' peek at the first distributed batch: everything here is built explicitly.
+
+        Under a ``tf.distribute`` strategy Keras 3.15's ``fit``/``evaluate`` take one batch from the
+        distributed iterator and call ``strategy.reduce("MEAN", batch)`` on it to build the model
+        symbolically; ``MultiWorkerMirroredStrategy`` cannot reduce a dict batch ("Attempt to convert a
+        value ({'masked_8': PerReplica...}) ... to a Tensor").  The generator and discriminators are
+        functional models (built), the trackers need no build and both optimizers are built in
+        :meth:`compile`, so only Keras' own bookkeeping (``_symbolic_build`` without data) remains.
+        """
+        if self._distribute_strategy is None or not all(layer.built for layer in self._flatten_layers()):
+            return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+        with self.distribute_strategy.scope():
+            self._symbolic_build(data_batch=None)
 
     @property
     def metrics(self):
@@ -170,10 +188,18 @@ class GANTrainer(keras.Model):
             self.trackers[f"b{r}_d"].update_state(tf.cast(d_losses[r], tf.float32) if r in d_losses else zero)
         self.trackers["g_total"].update_state(g_total)
         self.trackers["d_total"].update_state(d_total)
+        if in_multi_worker(self.distribute_strategy):
+            # Keras 3.15 reduces step outputs across workers with strategy.reduce("MEAN", v, axis=0),
+            # which fails on scalars; as 1-element vectors they reduce to the scalar mean over replicas.
+            return {m.name: tf.reshape(m.result(), [1]) for m in self.metrics}
         return {m.name: m.result() for m in self.metrics}
 
     # ---------------------------------------------------------------------------- train step
     def train_step(self, data):
+        if self.example_log is not None and "index" in data:  # debug hook only (see train/debug.py)
+            from .debug import record_examples
+
+            record_examples(self.example_log, self.g_optimizer.iterations + 1, data["index"])
         inputs = {k: data[k] for k in self.input_keys}
         replicas = _num_replicas()
         g_vars = self.generator.trainable_variables
@@ -219,4 +245,24 @@ def build_discriminators(resolutions: tuple[int, ...], cfg: Config) -> dict[int,
     """One discriminator per resolution (none when the adversarial loss is disabled)."""
     if not cfg.loss.use_adv:
         return {}
-    return {r: build_discriminator(r, cfg) for r in resolutions}
+    discs = {r: build_discriminator(r, cfg) for r in resolutions}
+    sync = sync_batchnorm(cfg)
+    for d in discs.values():
+        for layer in d.layers:
+            if isinstance(layer, layers.BatchNormalization):
+                layer.synchronized = sync  # read at call time (keras.ops.moments(synchronized=...))
+    return discs
+
+
+def sync_batchnorm(cfg: Config, strategy: tf.distribute.Strategy | None = None) -> bool:
+    """Whether the discriminators' batch norm all-reduces its batch statistics (``train.sync_batchnorm``).
+
+    ``auto``: when the strategy (default: the current one) has more than one replica, so that D sees the
+    statistics of the whole global batch, as on the paper's single GPU.  Synchronised moments are
+    E[x^2] - E[x]^2 over the global batch; unsynchronised ones are ``tf.nn.moments`` of each replica's
+    share, which with one replica is the same quantity computed in another order.
+    """
+    mode = cfg.train.sync_batchnorm
+    if mode == "auto":
+        return (strategy or tf.distribute.get_strategy()).num_replicas_in_sync > 1
+    return mode == "always"

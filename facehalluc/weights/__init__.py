@@ -48,6 +48,9 @@ class SourceFile:
     # torchvision's 8-digit hash in the file name).  Empty: unknown, recorded but not checked.
     sha256: tuple[str, ...] = ()
     note: str = ""
+    # Where an installed copy lives (e.g. inside a pip package), or None; used when ``convert`` is
+    # given no source files.
+    locate: Callable[[], Path | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -177,11 +180,18 @@ def convert(name: str, sources: Sequence[str | Path], cfg: "Config | None" = Non
     """Converts the official file(s) ``sources`` into ``<cache>/<name>.weights.h5`` + sidecar JSON.
 
     Each source's sha256 is compared with the known official hashes (where known); a mismatch
-    raises :class:`WeightsIntegrityError` unless ``force``.
+    raises :class:`WeightsIntegrityError` unless ``force``.  Empty ``sources``: the installed copies
+    that the spec's :attr:`SourceFile.locate` find.
     """
     spec = get_spec(name)
     if spec.converter is None:
         raise NotImplementedError(f"no converter is registered for '{name}' yet (see docs/weights.md)")
+    if not sources:  # installed copies (SourceFile.locate), e.g. the dlib model of face-recognition-models
+        found = [s.locate() if s.locate is not None else None for s in spec.sources]
+        if any(f is None for f in found):
+            raise ValueError(f"'{name}': give the source file(s) with --src "
+                             f"({', '.join(s.filename for s in spec.sources)}); no installed copy was found")
+        sources = [f for f in found if f is not None]
     paths = [Path(s).expanduser() for s in sources]
     if len(paths) != len(spec.sources):
         raise ValueError(f"'{name}' needs {len(spec.sources)} source file(s) "

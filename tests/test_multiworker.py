@@ -1,0 +1,280 @@
+"""Multi-worker training for real: two ``train.py --strategy multiworker`` processes on 127.0.0.1.
+
+Each worker gets its own ``TF_CONFIG`` (two free localhost ports, nothing else on the network), the
+``tiny`` preset at ``model.resolutions=(128)`` (one block and its discriminator: the train step of the
+full cascade takes about a minute to trace per process on 2 CPU cores), global batch 4 (2 per worker),
+L_pc / L_id off, synthetic faces.  ``$FACEHALLUC_WORKER_DEBUG_DIR`` (facehalluc/train/debug.py) makes
+every process record the dataset rows each replica trained on, its per-step logs and its final
+variables; nothing of that is written in normal training.
+
+Worker 1 gets its own ``--out`` that must never appear: non-chief workers write nothing (on two
+machines the run directory exists only on the chief), and its ``$TMPDIR`` must stay empty.
+
+Losses are compared with a single-process run of the same global batch and ``train.sync_batchnorm=always``
+(the same batch-norm formula, E[x^2] - E[x]^2 over the global batch, that the workers all-reduce), so the
+two runs compute the same function and differ only in float32 summation order; see ``_close`` for the
+tolerances.  Both runs execute on the same machine, so CPU-specific kernels (oneDNN on x86 with AVX-512
+or not) are the same in both.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+DEBUG_ENV = "FACEHALLUC_WORKER_DEBUG_DIR"
+CHILD_TIMEOUT_S = 300  # a hung child fails the test instead of blocking CI
+BASE = ["--config", "tiny", "--verbose", "2", "train.batch_size=4", "model.resolutions=(128)",
+        "loss.use_pc=false", "loss.use_id=false", "train.checkpoint_every_steps=2", "train.val_steps=1"]
+
+
+# ------------------------------------------------------------------------------------------ helpers
+def _free_ports(n: int) -> list[int]:
+    socks = []
+    try:
+        for _ in range(n):
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            socks.append(s)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+def _env(tmp: Path, name: str, debug: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_CONFIG", DEBUG_ENV, "FACEHALLUC_DEBUG_KILL")}
+    tmpdir = tmp / f"tmpdir_{name}"
+    tmpdir.mkdir(parents=True, exist_ok=True)
+    env.update({"TF_CPP_MIN_LOG_LEVEL": "2", DEBUG_ENV: str(debug), "TMPDIR": str(tmpdir),
+                "CUDA_VISIBLE_DEVICES": "", "PYTHONUNBUFFERED": "1", **extra})
+    return env
+
+
+def _start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+    out = open(log, "w")
+    proc = subprocess.Popen([sys.executable, "train.py", *args], cwd=REPO, env=env, stdout=out,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    proc.log_path = log  # type: ignore[attr-defined]
+    out.close()
+    return proc
+
+
+def _start_workers(tmp: Path, tag: str, outs: list[Path], args: list[str], debug: Path,
+                   **extra_env: str) -> list[subprocess.Popen]:
+    ports = _free_ports(2)
+    cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
+    procs = []
+    for i in range(2):
+        tf_config = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}})
+        procs.append(_start(["--strategy", "multiworker", "--out", str(outs[i]), *args],
+                            _env(tmp, f"{tag}_w{i}", debug, TF_CONFIG=tf_config, **extra_env),
+                            tmp / f"{tag}_w{i}.log"))
+    return procs
+
+
+def _wait(procs: list[subprocess.Popen], timeout: float = CHILD_TIMEOUT_S) -> list[float]:
+    """Waits for every process; returns their exit times (time.monotonic()).  Kills all on timeout."""
+    deadline = time.monotonic() + timeout
+    ended: dict[int, float] = {}
+    while len(ended) < len(procs):
+        for i, p in enumerate(procs):
+            if i not in ended and p.poll() is not None:
+                ended[i] = time.monotonic()
+        if time.monotonic() > deadline:
+            for p in procs:
+                if p.poll() is None:
+                    os.killpg(p.pid, signal.SIGKILL)
+                    p.wait()
+            pytest.fail(f"a child ran past {timeout} s:\n" + "\n".join(_tail(p) for p in procs))
+        time.sleep(0.05)
+    return [ended[i] for i in range(len(procs))]
+
+
+def _tail(p: subprocess.Popen, n: int = 3000) -> str:
+    text = Path(p.log_path).read_text(errors="replace")  # type: ignore[attr-defined]
+    return f"--- {p.args} rc={p.returncode}\n{text[-n:]}"
+
+
+def _jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def _ids(debug: Path, task: str) -> dict[tuple[int, int], list[int]]:
+    return {(r["step"], r["replica"]): r["ids"] for r in _jsonl(debug / f"{task}.ids.jsonl")}
+
+
+def _steps(debug: Path, task: str) -> dict[int, dict[str, float]]:
+    return {r["step"]: r["logs"] for r in _jsonl(debug / f"{task}.steps.jsonl")}
+
+
+def _variables(path: Path) -> dict[str, list[np.ndarray]]:
+    with h5py.File(path, "r") as f:
+        out = {g: [f[g][str(i)][()] for i in range(int(f[g].attrs["count"]))]
+               for g in ("generator", "discriminators", "g_optimizer", "d_optimizer")}
+        out["state"] = json.loads(f.attrs["state"])
+    return out
+
+
+def _files(root: Path) -> set[str]:
+    return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def faces(tmp_path_factory) -> Path:
+    from facehalluc.data import write_synthetic_dataset
+
+    # 32 faces, 8 identities: 24 train (a multiple of the global batch: no batch spans two epochs, so
+    # no example can legitimately appear twice in one step), 8 val
+    return write_synthetic_dataset(tmp_path_factory.mktemp("data") / "faces.h5", n=32, val_fraction=0.25)
+
+
+# Tolerances for "equals the single-process run".  Both runs compute the same function of the same
+# weights and the same 4 examples; only float32 summation order differs (per-replica means averaged over
+# 2 replicas vs one mean over 4; two half-batch gradients all-reduced vs one full-batch gradient; batch-norm
+# sums all-reduced from two halves), i.e. relative differences of ~1e-7..1e-6 in the first forward pass
+# (measured: <= 2e-7 for L_pixel at step 1).  Adam then amplifies them: its first update is
+# lr * g / (|g| + eps), about +-lr whatever |g|, so a gradient component near zero whose round-off
+# differs moves a weight by up to 2 lr (5e-4 * 2) in one run and not in the other.  The discriminator
+# update comes before the generator's within a step, so already step 1's L_adv and D loss see it.
+# Measured over 3 steps (AMD EPYC, oneDNN on): worst relative difference 3e-5 on g_total/d_total/L_adv/
+# L_pixel and 1.4e-3 on L_tv (the total variation of the output sums squared neighbour differences,
+# dominated by high-frequency output noise, which is the most sensitive to weight perturbations; it
+# enters g_total with weight 1e-6).  The bounds below leave >= 10x margin for other CPUs' kernels.
+RTOL = {"tv": 2e-2}
+RTOL_DEFAULT = 5e-4
+
+
+def _close(name: str, a: float, b: float) -> bool:
+    rtol = RTOL.get(name.rsplit("_", 1)[-1], RTOL_DEFAULT)
+    return abs(a - b) <= rtol * max(abs(a), abs(b)) + 1e-7
+
+
+# --------------------------------------------------------------------------------------------- tests
+def test_two_workers_train_like_one_process(tmp_path, faces):
+    """Both workers finish with identical weights; every global batch is split between them (each example
+    once, exactly the single-process batch); only the chief writes; losses equal the single process's."""
+    steps = 3
+    args = ["--data", str(faces), "--epochs", "1", "--steps-per-epoch", str(steps), *BASE]
+    run, run_w1 = tmp_path / "run", tmp_path / "run_w1"
+    debug, debug_ref = tmp_path / "debug", tmp_path / "debug_ref"
+    t0 = time.monotonic()
+    # the single-process reference runs alongside the workers (they wait on each other's collectives)
+    ref = _start(["--strategy", "default", "--out", str(tmp_path / "ref"), *args, "train.sync_batchnorm=always"],
+                 _env(tmp_path, "ref", debug_ref), tmp_path / "ref.log")
+    workers = _start_workers(tmp_path, "mw", [run, run_w1], args, debug)
+    _wait([ref, *workers])
+    elapsed = time.monotonic() - t0
+    for p in (ref, *workers):
+        assert p.returncode == 0, _tail(p)
+    logs = [Path(p.log_path).read_text() for p in workers]  # type: ignore[attr-defined]
+    assert f"done: {steps} steps, 1 epochs" in logs[0] and f"generator: {run / 'generator.weights.h5'}" in logs[0]
+    assert f"done: {steps} steps, 1 epochs" in logs[1] and "this worker wrote nothing" in logs[1]
+
+    # identical weights (generator, discriminators incl. batch-norm moving statistics, both Adams) on both
+    w0, w1 = _variables(debug / "worker_0.final.h5"), _variables(debug / "worker_1.final.h5")
+    assert w0["state"] == w1["state"] and w0["state"]["global_step"] == steps
+    for group in ("generator", "discriminators", "g_optimizer", "d_optimizer"):
+        assert len(w0[group]) == len(w1[group]) > 0
+        for i, (a, b) in enumerate(zip(w0[group], w1[group])):
+            np.testing.assert_array_equal(a, b, err_msg=f"{group} variable {i} differs between the workers")
+    saved = _variables(run / "checkpoint" / "state.h5")  # the chief's checkpoint holds the same state
+    for group in ("generator", "discriminators"):
+        for a, b in zip(saved[group], w0[group]):
+            np.testing.assert_array_equal(a, b)
+
+    # every global batch split between the workers: each replica gets 2 of the 4 examples, none twice,
+    # and together exactly the batch the single process trains on at that step
+    ids0, ids1, ref_ids = _ids(debug, "worker_0"), _ids(debug, "worker_1"), _ids(debug_ref, "single")
+    assert sorted(ids0) == [(k, 0) for k in range(1, steps + 1)]  # worker 0 holds replica 0 only
+    assert sorted(ids1) == [(k, 1) for k in range(1, steps + 1)]
+    for k in range(1, steps + 1):
+        a, b = ids0[(k, 0)], ids1[(k, 1)]
+        assert len(a) == len(b) == 2 and not set(a) & set(b), (k, a, b)
+        assert a + b == ref_ids[(k, 0)], f"step {k}: workers {a} + {b}, single process {ref_ids[(k, 0)]}"
+    seen = [i for k in range(1, steps + 1) for i in ids0[(k, 0)] + ids1[(k, 1)]]
+    assert len(seen) == len(set(seen)) == 4 * steps  # 12 of the 24 training faces, none twice in the run
+
+    # only the chief writes: the run directory is complete, worker 1's --out never appears, its TMPDIR is empty
+    files = _files(run)
+    for f in ("config.yaml", "checkpoint/state.h5", "generator.weights.h5", "history.jsonl", "loss_curves.png",
+              "samples/epoch_001.png"):
+        assert f in files, sorted(files)
+    assert any(f.startswith("tb/") for f in files) or importlib.util.find_spec("tensorboard") is None
+    assert not [f for f in files if ".tmp" in f], files
+    assert saved["state"]["global_step"] == steps
+    assert not run_w1.exists()
+    assert not any((tmp_path / "tmpdir_mw_w1").iterdir())
+
+    # losses: both workers log the same (all-reduced) values, equal to the single process within tolerance
+    s0, s1, sref = _steps(debug, "worker_0"), _steps(debug, "worker_1"), _steps(debug_ref, "single")
+    assert sorted(s0) == sorted(sref) == list(range(1, steps + 1))
+    assert s0 == s1
+    worst: dict[str, float] = {}
+    for k in sref:
+        for name, v in sref[k].items():
+            if name.startswith("val_"):
+                continue
+            w = s0[k][name]
+            worst[name] = max(worst.get(name, 0.0), abs(w - v) / max(abs(v), 1e-12))
+            assert _close(name, w, v), f"step {k} {name}: two workers {w}, one process {v}"
+    print(f"\ntwo workers + reference: {elapsed:.0f} s; worst relative loss differences: "
+          + ", ".join(f"{k}={v:.1e}" for k, v in sorted(worst.items()) if v > 0))
+
+
+@pytest.mark.slow
+def test_killed_worker_stops_the_other_and_resume_continues(tmp_path, faces):
+    """SIGKILL worker 1 right after step 3: the chief stops with exit code 4 and a one-line message in
+    bounded time; both restarted with --resume continue from the chief's checkpoint (step 2) with the
+    same step counter, recompute step 3 on the same examples to the same losses, and end identical."""
+    args = ["--data", str(faces), "--epochs", "1", "--steps-per-epoch", "4", *BASE]
+    run, run_w1 = tmp_path / "run", tmp_path / "run_w1"
+    d1, d2 = tmp_path / "debug1", tmp_path / "debug2"
+    procs = _start_workers(tmp_path, "kill", [run, run_w1], args, d1, FACEHALLUC_DEBUG_KILL="worker_1:3")
+    ended = _wait(procs)
+    chief, worker = procs
+    assert worker.returncode == -signal.SIGKILL, _tail(worker)
+    assert chief.returncode == 4, _tail(chief)
+    stopped_after = ended[0] - ended[1]
+    last = [ln for ln in Path(chief.log_path).read_text().splitlines() if ln.startswith("train.py: error:")]
+    assert len(last) == 1 and "another worker died or became unreachable" in last[0], _tail(chief)
+    assert "restart every worker with --resume" in last[0] and "is at global step 2" in last[0], last[0]
+    assert stopped_after < 90, f"the chief took {stopped_after:.0f} s to notice"
+    assert _variables(run / "checkpoint" / "state.h5")["state"]["global_step"] == 2
+    assert not run_w1.exists()
+
+    procs = _start_workers(tmp_path, "resume", [run, run_w1], [*args, "--resume"], d2)
+    _wait(procs)
+    for p in procs:
+        assert p.returncode == 0, _tail(p)
+        assert "done: 4 steps, 1 epochs" in Path(p.log_path).read_text()  # type: ignore[attr-defined]
+    assert _variables(run / "checkpoint" / "state.h5")["state"] == {
+        "global_step": 4, "epoch": 1, "stage": 0, "stage_step": 4, "config_name": "tiny"}
+    assert not run_w1.exists()  # worker 1 resumed from the chief's state, broadcast; it has no files
+    # the resumed run continues the step counter at 3 and sees the batches the killed run saw at step 3
+    before, after = _steps(d1, "worker_0"), _steps(d2, "worker_0")
+    assert sorted(after) == [3, 4] and sorted(before) == [1, 2, 3]
+    for task, r in (("worker_0", 0), ("worker_1", 1)):
+        assert _ids(d2, task)[(3, r)] == _ids(d1, task)[(3, r)]
+    # step 3 recomputed from the checkpoint = step 3 of the killed run (3 m3 - 2 m2 undoes the running mean)
+    for name, v in after[3].items():
+        if not name.startswith("val_"):
+            original = 3 * before[3][name] - 2 * before[2][name]
+            assert v == pytest.approx(original, rel=1e-4, abs=1e-6), name
+    # identical weights on both workers at the end (worker 1 got every variable from the chief)
+    w0, w1 = _variables(d2 / "worker_0.final.h5"), _variables(d2 / "worker_1.final.h5")
+    for group in ("generator", "discriminators", "g_optimizer", "d_optimizer"):
+        for a, b in zip(w0[group], w1[group]):
+            np.testing.assert_array_equal(a, b, err_msg=group)
+    print(f"\nchief stopped {stopped_after:.1f} s after worker 1 was killed: {last[0]}")
