@@ -58,15 +58,15 @@ def build(cfg, legacy: bool, seed: int = 0):
 
     import facehalluc.models.generator as gen
 
-    original = gen.ResidualLeakyReLU
+    original = gen.SafeLeakyReLU
     if legacy:
-        gen.ResidualLeakyReLU = lambda negative_slope, name: layers.LeakyReLU(negative_slope=negative_slope,
+        gen.SafeLeakyReLU = lambda negative_slope, name: layers.LeakyReLU(negative_slope=negative_slope,
                                                                              name=name)
     try:
         keras.utils.set_random_seed(seed)
         return gen.build_cascade(cfg)
     finally:
-        gen.ResidualLeakyReLU = original
+        gen.SafeLeakyReLU = original
 
 
 def main() -> None:

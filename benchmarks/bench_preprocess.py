@@ -9,7 +9,7 @@ that share the dlib models, alternating which goes first so both see the same ma
 * ``before``: one HOG pass at ``preprocess.detector_upsample`` (``detector_upsample_retry=false``,
   the behaviour before the retry existed);
 * ``after``: the configuration as given (default: a pass at upsample 0, and a second one at
-  ``detector_upsample`` only when the first finds no face).
+  ``detector_upsample`` only when the first finds no face scoring >= ``detector_first_pass_min_score``).
 
 For each it reports wall images/s, CPU ms per image (``time.process_time``, i.e. what one core
 spends, whatever else runs on the machine), CPU ms per stage — decode (Pillow), detect (dlib HOG),

@@ -138,9 +138,13 @@ class PreprocessConfig:
     output_size: int = 128
     detector_upsample: int = 1
     # True: detect at upsample 0 first and run the detector again at detector_upsample only when
-    # that finds no face (4x less detector time on LFW-sized photos, never fewer faces; the box, and
-    # so the crop, can differ slightly, see docs/performance.md); False: one pass at detector_upsample.
+    # that finds no face scoring >= detector_first_pass_min_score (4x less detector time on LFW-sized
+    # photos, never fewer faces; the box, and so the crop, can differ slightly, see
+    # docs/performance.md); False: one pass at detector_upsample (all boxes, as before).
     detector_upsample_retry: bool = True
+    # First (upsample 0) pass only: boxes scoring below this (dlib HOG SVM margin) are ignored; when
+    # none is left, the retry pass decides.  Drops weak false positives that would outsize the face.
+    detector_first_pass_min_score: float = 0.5
     # Largest image side used for detection; bigger photos are downscaled for detection only.
     max_detect_side: int = 1024
     # Eye-centre targets as fractions of the output side (x_left, x_right, y); the face sits in the

@@ -9,6 +9,7 @@ import pytest
 import tensorflow as tf
 
 from facehalluc.config import PRESETS, load_config
+from facehalluc.models.layers import SafeLeakyReLU
 from facehalluc.models import (FaceComposite, PixelShuffle, build_cascade, build_discriminator,
                                build_generator_block, build_inference_model, build_upscaler,
                                cascade_inputs_from_128, model_flops)
@@ -89,8 +90,13 @@ def test_generator_block_matches_supplementary_table(resolution, paper_cfg):
     # Activations: LeakyReLU(0.1) after every conv/dense except the last conv, which is tanh.
     convs = [l for l in block.layers if isinstance(l, keras.layers.Conv2D)]
     assert convs[-1].name.endswith("out_conv") and block.get_layer(f"block_{resolution}_tanh")
-    slopes = {round(float(l.negative_slope), 6) for l in block.layers if isinstance(l, keras.layers.LeakyReLU)}
-    assert slopes == {0.1}
+    lrelus = [l for l in block.layers if isinstance(l, SafeLeakyReLU)]  # LeakyReLU as max(x, 0.1 x)
+    assert {round(float(l.negative_slope), 6) for l in lrelus} == {0.1}
+    n_dense = sum(isinstance(l, keras.layers.Dense) for l in block.layers)
+    n_rb = sum(1 for l in block.layers if l.name.endswith("_add"))
+    # after every conv but out_conv and each residual block's second conv (it feeds the sum), after fc1/fc2,
+    # and after each residual block's sum
+    assert len(lrelus) == (len(convs) - 1 - n_rb) + n_dense + n_rb
     # fc2 reshaped to 4x4x1024
     reshape = block.get_layer(f"block_{resolution}_reshape")
     assert tuple(reshape.output.shape[1:]) == (4, 4, 1024)
@@ -134,8 +140,12 @@ def test_all_presets_share_the_paper_architecture():
     paper = load_config("paper")
     for name in PRESETS:
         cfg = load_config(name)
-        if name != "tiny":
+        if name not in ("tiny", "cpu"):
             assert cfg.model == paper.model, name
+    # the CPU preset: only widths and the two documented readings differ from paper's model
+    cpu = load_config("cpu").model
+    import dataclasses
+    assert dataclasses.replace(cpu, width_divisor=1, pyramid_antialias=False, ps_init="default") == paper.model
     assert load_config("ablation_l2").loss.pixel == "l2"
     assert not load_config("ablation_no_adv").loss.use_adv
     assert not load_config("ablation_no_id").loss.use_id
@@ -244,7 +254,7 @@ def test_discriminator_is_casia_net_without_pooling_and_fc(resolution, paper_cfg
     assert not any(isinstance(l, (keras.layers.MaxPooling2D, keras.layers.Dense)) for l in d.layers)
     bns = [l for l in d.layers if isinstance(l, keras.layers.BatchNormalization)]
     assert len(bns) == 9  # every CASIA conv except the first
-    slopes = {round(float(l.negative_slope), 6) for l in d.layers if isinstance(l, keras.layers.LeakyReLU)}
+    slopes = {round(float(l.negative_slope), 6) for l in d.layers if isinstance(l, SafeLeakyReLU)}
     assert slopes == {0.2}
     assert all(isinstance(c.kernel_initializer, keras.initializers.HeNormal) for c in convs)
     assert d.get_layer(f"disc_{resolution}_sigmoid")

@@ -267,7 +267,9 @@ def test_good_variants_all_align_like_the_original(pre, corpus, astro_sample):
         s = pre.process(path)
         np.testing.assert_allclose(s.eye_centres, ASTRONAUT_EYES, atol=6.0, err_msg=rel)
         diff = np.abs(s.aligned.astype(int) - astro_sample.aligned).mean()
-        limit = 20.0 if "gray" in rel else 6.0
+        # lossy encodings move the landmarks by up to ~0.5 px; on the textured astronaut that alone is a
+        # mean difference of ~6.5 (CMYK JPEG) with the upsample-0 box (3.9 with the old upsample-1 box)
+        limit = 20.0 if "gray" in rel else 8.0
         assert diff < limit, (rel, diff)
         if "gray" in rel:
             assert np.ptp(s.aligned.astype(int), axis=-1).max() == 0  # still grey, as 3 equal channels
@@ -283,9 +285,29 @@ def test_exif_rotation_is_applied(pre, corpus):
 
 
 def test_two_faces_largest_chosen(pre, corpus):
+    import dataclasses
+
     s = pre.process(corpus["two/two_faces.png"])
-    assert s.n_faces >= 2
     np.testing.assert_allclose(s.eye_centres, ASTRONAUT_EYES + [256.0, 0.0], atol=6.0)
+    # the small face (~45 px) is only found by an upsampled pass: one pass at upsample 1 sees both
+    single = FacePreprocessor(dataclasses.replace(pre.cfg, detector_upsample_retry=False), models_from=pre)
+    s1 = single.process(corpus["two/two_faces.png"])
+    assert s1.n_faces >= 2 and s1.detect_upsample == 1 and s.detect_upsample == 0
+    np.testing.assert_allclose(s1.eye_centres, ASTRONAUT_EYES + [256.0, 0.0], atol=6.0)
+
+
+def test_detector_retries_upsampled_only_when_the_fast_pass_finds_no_face(pre, astronaut):
+    import dataclasses
+
+    assert pre.detector_passes() == (0, 1)
+    small = cv2.resize(astronaut, (256, 256), interpolation=cv2.INTER_AREA)  # face ~45 px: needs upsampling
+    s = pre.process(small)
+    assert s.detect_upsample == 1
+    assert pre.process(astronaut).detect_upsample == 0
+    single = FacePreprocessor(dataclasses.replace(pre.cfg, detector_upsample_retry=False), models_from=pre)
+    assert single.detector_passes() == (1,) and single.process(astronaut).detect_upsample == 1
+    with pytest.raises(NoFaceError, match=r"upsample=0 then 1"):
+        pre.process(np.full((200, 200, 3), 90, np.uint8))
 
 
 def test_inputs_bytes_arrays_and_float(pre, corpus, astronaut, astro_sample):

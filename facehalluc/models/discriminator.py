@@ -13,7 +13,7 @@ import keras
 from keras import layers
 
 from ..config import Config
-from .layers import SpatialMean
+from .layers import SafeLeakyReLU, SpatialMean
 from .tables import CASIA_CONVS
 
 
@@ -33,7 +33,7 @@ def build_discriminator(resolution: int, config: Config, name: str | None = None
                           use_bias=(i == 0), kernel_initializer=m.d_kernel_init, name=f"{prefix}_{lname}")(x)
         if i > 0:
             x = layers.BatchNormalization(name=f"{prefix}_{lname}_bn")(x)
-        x = layers.LeakyReLU(negative_slope=m.d_leaky_slope, name=f"{prefix}_{lname}_lrelu")(x)
+        x = SafeLeakyReLU(negative_slope=m.d_leaky_slope, name=f"{prefix}_{lname}_lrelu")(x)
     x = layers.Conv2D(1, 3, padding="same", kernel_initializer=m.d_kernel_init, name=f"{prefix}_head")(x)
     x = layers.Activation("sigmoid", name=f"{prefix}_sigmoid", dtype="float32")(x)
     if m.d_output == "mean":

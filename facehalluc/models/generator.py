@@ -11,7 +11,7 @@ import keras
 from keras import layers, ops
 
 from ..config import Config
-from .layers import ICNR, FaceComposite, PixelShuffle, ResidualLeakyReLU, StopGradient
+from .layers import ICNR, FaceComposite, PixelShuffle, SafeLeakyReLU, StopGradient
 from .tables import BOTTLENECK_HW, GENERATOR_TABLES, Row
 
 
@@ -73,7 +73,7 @@ def build_generator_block(resolution: int, config: Config, name: str | None = No
         t = layers.Conv2D(filters, row.kernel, strides=row.stride, dilation_rate=row.dilation,
                           padding="same", kernel_initializer=k_init, name=f"{prefix}_{row.name}")(t)
         if activation == "lrelu":
-            t = layers.LeakyReLU(negative_slope=slope, name=f"{prefix}_{row.name}_lrelu")(t)
+            t = SafeLeakyReLU(negative_slope=slope, name=f"{prefix}_{row.name}_lrelu")(t)
         return t
 
     skips: list = []  # encoder tensors eligible for a skip connection (conv0 and residual-block outputs)
@@ -89,11 +89,10 @@ def build_generator_block(resolution: int, config: Config, name: str | None = No
         else:
             w = _width(row.filters, config)
             y = layers.Conv2D(w, 3, padding="same", kernel_initializer=init, name=f"{prefix}_{row.name}_a")(x)
-            y = layers.LeakyReLU(negative_slope=slope, name=f"{prefix}_{row.name}_a_lrelu")(y)
+            y = SafeLeakyReLU(negative_slope=slope, name=f"{prefix}_{row.name}_a_lrelu")(y)
             y = layers.Conv2D(w, 3, padding="same", kernel_initializer=init, name=f"{prefix}_{row.name}_b")(y)
             x = layers.Add(name=f"{prefix}_{row.name}_add")([x, y])
-            # Not layers.LeakyReLU: TF's oneDNN Conv2D+BiasAdd+Add+LeakyRelu fusion ignores the slope.
-            x = ResidualLeakyReLU(negative_slope=slope, name=f"{prefix}_{row.name}_lrelu")(x)
+            x = SafeLeakyReLU(negative_slope=slope, name=f"{prefix}_{row.name}_lrelu")(x)
             skips.append(x)
         i += 1
     encoder_out = x
@@ -102,7 +101,7 @@ def build_generator_block(resolution: int, config: Config, name: str | None = No
     fc_rows = [r for r in rows if r.kind == "fc"]
     for row in fc_rows:
         x = layers.Dense(_width(row.filters, config), kernel_initializer=init, name=f"{prefix}_{row.name}")(x)
-        x = layers.LeakyReLU(negative_slope=slope, name=f"{prefix}_{row.name}_lrelu")(x)
+        x = SafeLeakyReLU(negative_slope=slope, name=f"{prefix}_{row.name}_lrelu")(x)
     fc2_units = _width(fc_rows[-1].filters, config)
     depth = fc2_units // (BOTTLENECK_HW * BOTTLENECK_HW)
     x = layers.Reshape((BOTTLENECK_HW, BOTTLENECK_HW, depth), name=f"{prefix}_reshape")(x)

@@ -55,23 +55,27 @@ class ICNR(keras.initializers.Initializer):
 
 
 @keras.saving.register_keras_serializable(package="facehalluc")
-class ResidualLeakyReLU(keras.layers.Layer):
-    """LeakyReLU computed as ``max(x, slope * x)``, for use right after a residual ``Add``.
+class SafeLeakyReLU(keras.layers.Layer):
+    """LeakyReLU computed as ``max(x, slope * x)``: the activation of every generator and discriminator layer.
 
-    Identical to ``keras.layers.LeakyReLU`` for ``0 <= slope <= 1`` (values and gradients), but it is
-    not a ``LeakyRelu`` op.  TensorFlow 2.21's grappler remapper, with oneDNN on (the default on x86
-    CPUs with AVX-512 VNNI/BF16), fuses ``Conv2D + BiasAdd + Add + LeakyRelu`` into one
-    ``_FusedConv2D`` and drops the slope: the fused kernel uses LeakyRelu's default 0.2 whatever the
-    layer asked for, so graph mode (``fit``, ``predict``, ``tf.function``, SavedModel) computed a
-    different network from eager mode whenever the slope was not 0.2 (the generators use 0.1).
-    See docs/numerics.md.  Without a ``LeakyRelu`` op after the ``Add`` the pattern cannot match;
-    ``Conv2D + BiasAdd + Add`` is still fused (correctly).
+    Identical to ``keras.layers.LeakyReLU`` for ``0 <= slope <= 1`` (values and gradients), but it is not a
+    ``LeakyRelu`` op, which TensorFlow 2.21's grappler remapper mishandles twice when oneDNN is on (the
+    default on x86 CPUs with AVX-512 VNNI/BF16), see docs/numerics.md:
+
+    * it fuses ``Conv2D + BiasAdd + Add + LeakyRelu`` into one ``_FusedConv2D`` and drops the slope (the
+      fused kernel uses the default 0.2): graph mode (``fit``, ``predict``, SavedModel) then computed another
+      network than eager mode wherever the slope is not 0.2 (the generators' residual blocks, slope 0.1);
+    * in training graphs it tries to fuse ``Conv2D + BiasAdd + LeakyRelu`` although ``LeakyReluGrad`` still
+      needs the pre-activation, fails ("remapper failed: ... LeakyReluGrad exist for missing node ...
+      BiasAdd") and abandons remapping of the whole train step.
+
+    With ``Mul + Maximum`` neither pattern matches; ``Conv2D + BiasAdd`` (``+ Add``) is still fused.
     """
 
     def __init__(self, negative_slope: float = 0.3, **kwargs):
         super().__init__(**kwargs)
         if not 0.0 <= float(negative_slope) <= 1.0:
-            raise ValueError(f"ResidualLeakyReLU needs 0 <= negative_slope <= 1, got {negative_slope}")
+            raise ValueError(f"SafeLeakyReLU needs 0 <= negative_slope <= 1, got {negative_slope}")
         self.negative_slope = float(negative_slope)
 
     def call(self, x):

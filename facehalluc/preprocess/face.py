@@ -4,9 +4,9 @@ Steps (:meth:`FacePreprocessor.process`):
 
 1. read the photo (:func:`facehalluc.preprocess.io.load_rgb`: EXIF rotation, any pixel mode -> RGB);
 2. detect faces with dlib's HOG frontal face detector on a copy whose longer side is at most
-   ``max_detect_side``: first without upsampling and, only when that finds no face, again upsampled
-   ``detector_upsample`` times (``detector_upsample_retry``; False = one pass at ``detector_upsample``);
-   keep the largest face;
+   ``max_detect_side``: first without upsampling and, only when that finds no face scoring at least
+   ``detector_first_pass_min_score``, again upsampled ``detector_upsample`` times
+   (``detector_upsample_retry``; False = one pass at ``detector_upsample``); keep the largest face;
 3. 68 landmarks with dlib's shape predictor, run on the full-resolution photo;
 4. similarity transform that puts the two eye centres (mean of each eye's six landmarks) on
    ``(left_eye_x, eye_y)`` and ``(right_eye_x, eye_y)`` of the output, computed in the photo's own
@@ -119,7 +119,8 @@ class FacePreprocessor:
     # ------------------------------------------------------------------------------------ steps
     def detector_passes(self) -> tuple[int, ...]:
         """Upsampling of each detector pass, in order; a pass runs only when the previous ones found
-        no face.  ``(0, detector_upsample)`` with ``detector_upsample_retry`` (the default), else
+        no face (the first of two passes counts boxes scoring >= ``detector_first_pass_min_score``).
+        ``(0, detector_upsample)`` with ``detector_upsample_retry`` (the default), else
         ``(detector_upsample,)``."""
         up = int(self.cfg.detector_upsample)
         return (0, up) if getattr(self.cfg, "detector_upsample_retry", False) and up > 0 else (up,)
@@ -143,11 +144,15 @@ class FacePreprocessor:
                                                 interpolation=cv2.INTER_AREA)
         small = np.ascontiguousarray(small)
         rects, up = [], 0
-        for up in self.detector_passes():
+        passes = self.detector_passes()
+        min_score = float(getattr(self.cfg, "detector_first_pass_min_score", 0.0))
+        for k, up in enumerate(passes):
             try:
-                rects = self._detector(small, up)
+                rects, scores, _ = self._detector.run(small, up, 0.0)
             except RuntimeError as e:  # pragma: no cover - dlib rejects the array
                 raise UnreadableImageError(where, f"face detector failed ({e})") from None
+            if k < len(passes) - 1:  # a fast first pass: trust only confident boxes
+                rects = [r for r, sc in zip(rects, scores) if sc >= min_score]
             if len(rects):
                 break
         boxes = [(r.left() / f, r.top() / f, r.right() / f, r.bottom() / f) for r in rects]

@@ -5,7 +5,7 @@ training process writes, into that folder (never into the run directory)::
 
     <task>.ids.jsonl     one line per step and replica: {"step", "replica", "ids"}; ids are the HDF5 row
                          numbers of the examples that replica trained on (``make_dataset(with_index=True)``)
-    <task>.steps.jsonl   one line per step: {"step", "logs"} (fit()'s running means, as reduced by Keras)
+    <task>.steps.jsonl   one line per step: {"step", "time", "logs"} (fit()'s running means, as reduced by Keras)
     <task>.final.h5      every trainer variable after the last fit(), in the checkpoint format
 
 where ``<task>`` is ``single`` or ``worker_0``, ``worker_1``, ``chief_0``... .  When the variable is unset
@@ -20,6 +20,7 @@ import json
 import os
 import signal
 import threading
+import time
 from pathlib import Path
 from typing import Callable
 
@@ -77,7 +78,8 @@ class StepLog(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         step = self.state_fn().global_step
-        record = {"step": step, "logs": {k: float(np.asarray(v).reshape(-1)[0]) for k, v in (logs or {}).items()}}
+        values = {k: float(np.asarray(v).reshape(-1)[0]) for k, v in (logs or {}).items()}
+        record = {"step": step, "time": time.time(), "logs": values}
         with open(self.folder / f"{self.task}.steps.jsonl", "a", encoding="utf-8") as f:
             f.write(json.dumps(record) + "\n")
         if os.environ.get(KILL_ENV, "") == f"{self.task}:{step}":

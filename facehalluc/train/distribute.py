@@ -20,20 +20,13 @@ import tensorflow as tf
 
 log = logging.getLogger(__name__)
 
-# Peer health check of MultiWorkerMirroredStrategy: TF pings every peer every _INTERVAL seconds (TF
-# default 30) with a timeout of _TIMEOUT seconds and 3 attempts; a dead peer aborts all collectives with
-# UnavailableError, so the survivors stop instead of waiting forever in the next all-reduce.
-HEALTH_CHECK_INTERVAL_S = 10
-HEALTH_CHECK_TIMEOUT_S = 10
 
-
-def make_strategy(kind: str, cluster_wait_s: float = 0) -> tf.distribute.Strategy:
+def make_strategy(kind: str) -> tf.distribute.Strategy:
     """``auto``: MirroredStrategy when more than one GPU is visible, else the default strategy.
 
     ``mirrored``: synchronous data parallelism over the local GPUs (or CPU devices);
-    ``multiworker``: MultiWorkerMirroredStrategy across machines described by ``$TF_CONFIG``; it must be
-    created before any other TensorFlow op of the process.  ``cluster_wait_s`` > 0 bounds the wait for
-    the other workers at start-up (0 = wait forever, TF's default).
+    ``multiworker``: MultiWorkerMirroredStrategy across machines described by ``$TF_CONFIG``; create it
+    before any other TensorFlow op of the process (``train()`` does so first thing).
     """
     if kind == "auto":
         gpus = tf.config.list_logical_devices("GPU")
@@ -46,27 +39,11 @@ def make_strategy(kind: str, cluster_wait_s: float = 0) -> tf.distribute.Strateg
         if not os.environ.get("TF_CONFIG"):
             raise ValueError("--strategy multiworker needs $TF_CONFIG describing the cluster "
                              "(see docs/training.md, 'Several machines')")
-        _tune_health_check(cluster_wait_s)
-        try:
-            return tf.distribute.MultiWorkerMirroredStrategy()
-        except RuntimeError as e:
-            if "Timeout waiting for the cluster" in str(e):
-                raise WorkerLost(f"not every worker of $TF_CONFIG joined within {cluster_wait_s:g} s: {e}") from e
-            raise
+        # Blocks until every worker of $TF_CONFIG has started (TF 2.21 offers no working bound on that
+        # wait).  From then on TF's coordination service exchanges heartbeats: a worker that dies or hangs
+        # aborts every collective of the others within about 10 s (tf.errors.UnavailableError).
+        return tf.distribute.MultiWorkerMirroredStrategy()
     raise ValueError(f"unknown strategy {kind!r}; use auto, default, mirrored or multiworker")
-
-
-def _tune_health_check(cluster_wait_s: float) -> None:
-    """Sets MultiWorkerMirroredStrategy's (class-level, private) health-check timing, when present."""
-    try:
-        from tensorflow.python.distribute.collective_all_reduce_strategy import CollectiveAllReduceExtended
-    except ImportError:  # pragma: no cover - TF moved it; its defaults (30 s interval) still apply
-        return
-    for name, value in (("_check_health_interval", HEALTH_CHECK_INTERVAL_S),
-                        ("_check_health_timeout", HEALTH_CHECK_TIMEOUT_S),
-                        ("_check_health_initial_timeout", int(cluster_wait_s))):
-        if hasattr(CollectiveAllReduceExtended, name):
-            setattr(CollectiveAllReduceExtended, name, value)
 
 
 class WorkerLost(RuntimeError):
@@ -142,6 +119,6 @@ def check_same_setup(strategy: tf.distribute.Strategy, chief: bool, description:
     total = strategy.reduce(tf.distribute.ReduceOp.SUM, strategy.experimental_distribute_values_from_function(
         lambda ctx: tf.constant(differs)), axis=None)
     if float(total) > 0:
-        raise ValueError("the workers' configs or data differ (" + ("this one differs from the chief's" if differs
-                         else "another worker's differ from the chief's") + "): start every worker with the "
-                         "same --config, overrides, --epochs/--steps-per-epoch and the same data file")
+        whose = "this worker's" if differs else "another worker's"
+        raise ValueError(f"the workers' configs or data differ ({whose} differ from the chief's): start every "
+                         f"worker with the same --config, overrides, --epochs/--steps-per-epoch, --resume and data")

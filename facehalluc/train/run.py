@@ -98,14 +98,17 @@ def _first_batch(ds: tf.data.Dataset, n: int = 4) -> dict[str, np.ndarray]:
     return {k: np.asarray(v)[:n] for k, v in batch.items()}
 
 
-def _worker_lost(e: BaseException, step: int, ckpt: Path | None) -> WorkerLost:
+def _worker_lost(e: BaseException, step: int | None, ckpt: Path | None) -> WorkerLost:
     """One line for a peer's death: what failed, where training stands, and how to continue."""
     lines = [ln.strip() for ln in str(getattr(e, "message", "") or e).splitlines() if ln.strip()]
-    cause = next((ln for ln in lines if "abort" in ln.lower() or " is down" in ln), lines[0] if lines else "")
+    i = next((i for i, ln in enumerate(lines) if "abort" in ln.lower() or " is down" in ln), 0)
+    cause = " ".join(lines[i:i + 2]) if lines and lines[i].endswith(":") and i + 1 < len(lines) else \
+        (lines[i] if lines else "")
+    when = f"after global step {step}" if step is not None else "before the first step of this run"
     where = (f"the last checkpoint, {ckpt}, is at global step {read_state(ckpt).global_step}"
              if ckpt is not None and ckpt.is_file() else "they continue from the chief's last checkpoint")
-    return WorkerLost(f"another worker died or became unreachable after global step {step} "
-                      f"({type(e).__name__}: {cause[:160]}); restart every worker with --resume: {where}")
+    return WorkerLost(f"another worker died or became unreachable {when} ({type(e).__name__}: {cause[:200]}); "
+                      f"restart every worker with --resume: {where}")
 
 
 def _shard_batches(ds: tf.data.Dataset) -> tf.data.Dataset:
@@ -174,15 +177,21 @@ def train(cfg: Config, run_dir: str | Path, data: str | Path | DataSource, *, ep
     previous_policy = keras.mixed_precision.global_policy()
     if cfg.train.mixed_precision:
         keras.mixed_precision.set_global_policy("mixed_float16")
+    progress: dict[str, Any] = {}  # last completed global step and the chief's checkpoint, for WorkerLost
     try:
-        return _train(cfg, run_dir, data, steps_per_epoch, resume, verbose, nets, t0, extra_callbacks or [])
+        return _train(cfg, run_dir, data, steps_per_epoch, resume, verbose, nets, t0, extra_callbacks or [],
+                      progress)
+    except Exception as e:  # noqa: BLE001 - a peer's death surfaces as an aborted / failed collective
+        if cfg.train.strategy == "multiworker" and is_worker_failure(e) and not isinstance(e, WorkerLost):
+            raise _worker_lost(e, progress.get("step"), progress.get("ckpt")) from e
+        raise
     finally:
         keras.mixed_precision.set_global_policy(previous_policy)
 
 
 def _train(cfg: Config, run_dir: Path, data: str | Path | DataSource, steps_per_epoch: int | None,
            resume: bool, verbose: int | str, nets: LossNetworks | None, t0: float,
-           extra_callbacks: list[keras.callbacks.Callback]) -> TrainResult:
+           extra_callbacks: list[keras.callbacks.Callback], progress: dict[str, Any]) -> TrainResult:
     strategy = make_strategy(cfg.train.strategy)
     chief = is_chief(strategy)  # only the chief reads or writes run_dir (see distribute.py)
     multi = in_multi_worker(strategy)
@@ -277,6 +286,10 @@ def _train(cfg: Config, run_dir: Path, data: str | Path | DataSource, steps_per_
                              cfg.train.snapshot_epochs, on_checkpoint if chief else (lambda: None),
                              sample if chief else None, block, suffix, write=chief)
         callbacks: list[keras.callbacks.Callback] = [guard, run_cb, *extra_callbacks]
+        if multi:
+            progress["ckpt"] = ckpt if chief else None
+            callbacks.append(keras.callbacks.LambdaCallback(
+                on_train_batch_end=lambda b, logs, f=live_state: progress.update(step=f().global_step)))
         if verbose in (1, 2, "auto") and chief:
             callbacks.append(ProgressLine(S, mode="epoch" if verbose == 2 else "bar"))
         if chief and importlib.util.find_spec("tensorboard") is not None:
@@ -300,13 +313,8 @@ def _train(cfg: Config, run_dir: Path, data: str | Path | DataSource, steps_per_
             stream = source.train(cfg.train.seed + s).skip(skip)
             if multi:
                 stream = _shard_batches(stream)
-            try:
-                tr.fit(stream, initial_epoch=first, epochs=last, steps_per_epoch=steps, callbacks=callbacks,
-                       validation_data=val_ds, verbose=0, shuffle=False)  # tf.data is shuffled already
-            except Exception as e:  # noqa: BLE001 - a peer's death surfaces as an aborted collective
-                if multi and is_worker_failure(e):
-                    raise _worker_lost(e, live_state().global_step, ckpt if chief else None) from e
-                raise
+            tr.fit(stream, initial_epoch=first, epochs=last, steps_per_epoch=steps, callbacks=callbacks,
+                   validation_data=val_ds, verbose=0, shuffle=False)  # tf.data is shuffled already
             if guard.diverged_at is not None:
                 raise TrainingDiverged(
                     f"{guard.bad_key} became NaN/inf at global step {guard.diverged_at}; training stopped. "
