@@ -126,6 +126,8 @@ class TrainConfig:
     # ("auto": whenever there is more than one replica; "always": also with one, same formula), or of
     # each replica's share ("never"). See docs/faithfulness.md (the paper trained on one GPU).
     sync_batchnorm: Literal["auto", "always", "never"] = "auto"
+    # --strategy multiworker: seconds to wait at start-up for every worker of $TF_CONFIG (0 = forever).
+    cluster_join_timeout_s: int = 600
     # ProGAN growth: also initialise disc_2r from disc_r (all CASIA-Net convs have equal shapes at every
     # resolution) instead of a fresh discriminator per stage (the paper only mentions generator layers).
     progan_copy_discriminator: bool = False

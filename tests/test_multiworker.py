@@ -281,3 +281,21 @@ def test_killed_worker_stops_the_other_and_resume_continues(tmp_path, faces):
         for a, b in zip(w0[group], w1[group]):
             np.testing.assert_array_equal(a, b, err_msg=group)
     print(f"\nchief stopped {stopped_after:.1f} s after worker 1 was killed: {last[0]}")
+
+
+def test_worker_that_never_starts_ends_the_other_in_bounded_time(tmp_path, faces):
+    """Only worker 0 of a two-worker TF_CONFIG starts: it gives up after train.cluster_join_timeout_s
+    (TF's own wait has no bound and ignores SIGINT/SIGTERM) and has written nothing."""
+    port, other = _free_ports(2)
+    tf_config = json.dumps({"cluster": {"worker": [f"127.0.0.1:{port}", f"127.0.0.1:{other}"]},
+                            "task": {"type": "worker", "index": 0}})
+    run = tmp_path / "run"
+    proc = _start(["--strategy", "multiworker", "--out", str(run), "--data", str(faces), "--epochs", "1",
+                   *BASE, "train.cluster_join_timeout_s=5"],
+                  _env(tmp_path, "alone", tmp_path / "debug", TF_CONFIG=tf_config), tmp_path / "alone.log")
+    _wait([proc], timeout=180)
+    text = Path(proc.log_path).read_text()  # type: ignore[attr-defined]
+    assert proc.returncode == 1, _tail(proc)
+    assert "train.py: waiting for the 2 workers of $TF_CONFIG to start (at most 5 s" in text
+    assert "Timeout (0:00:05)!" in text, _tail(proc)
+    assert not run.exists()

@@ -2,7 +2,8 @@
 
 Exit codes: 0 done; 2 bad arguments / missing weights or data (one-line message); 3 training
 diverged (NaN guard; the last good checkpoint is intact); 4 ``--strategy multiworker``: another worker
-died, hung or never joined (restart every worker with ``--resume``).
+died or hung (restart every worker with ``--resume``); 1 after a ``Timeout`` stack dump: not every worker
+started within ``train.cluster_join_timeout_s``.
 """
 from __future__ import annotations
 

@@ -9,10 +9,12 @@ on non-chief workers as ``tf.train.Checkpoint`` / ``model.save`` do).
 """
 from __future__ import annotations
 
+import faulthandler
 import hashlib
 import json
 import logging
 import os
+import sys
 from typing import Sequence
 
 import numpy as np
@@ -21,12 +23,13 @@ import tensorflow as tf
 log = logging.getLogger(__name__)
 
 
-def make_strategy(kind: str) -> tf.distribute.Strategy:
+def make_strategy(kind: str, join_timeout_s: float = 0) -> tf.distribute.Strategy:
     """``auto``: MirroredStrategy when more than one GPU is visible, else the default strategy.
 
     ``mirrored``: synchronous data parallelism over the local GPUs (or CPU devices);
     ``multiworker``: MultiWorkerMirroredStrategy across machines described by ``$TF_CONFIG``; create it
-    before any other TensorFlow op of the process (``train()`` does so first thing).
+    before any other TensorFlow op of the process (``train()`` does so first thing).  ``join_timeout_s``
+    > 0 ends the process (exit code 1) when not every worker has started within that many seconds.
     """
     if kind == "auto":
         gpus = tf.config.list_logical_devices("GPU")
@@ -39,15 +42,27 @@ def make_strategy(kind: str) -> tf.distribute.Strategy:
         if not os.environ.get("TF_CONFIG"):
             raise ValueError("--strategy multiworker needs $TF_CONFIG describing the cluster "
                              "(see docs/training.md, 'Several machines')")
-        # Blocks until every worker of $TF_CONFIG has started (TF 2.21 offers no working bound on that
-        # wait).  From then on TF's coordination service exchanges heartbeats: a worker that dies or hangs
-        # aborts every collective of the others within about 10 s (tf.errors.UnavailableError).
-        return tf.distribute.MultiWorkerMirroredStrategy()
+        # Blocks until every worker of $TF_CONFIG has started, inside TF's C++ with the GIL held: neither a
+        # Python timer nor SIGINT/SIGTERM get through, and TF 2.21 ignored cluster_register_timeout_in_ms
+        # here, so faulthandler's C watchdog bounds the wait (exit code 1 after dumping the stacks).  From
+        # then on TF's coordination service exchanges heartbeats: a worker that dies or hangs aborts every
+        # collective of the others within about 10 s (tf.errors.UnavailableError).
+        n = sum(len(v) for v in json.loads(os.environ["TF_CONFIG"]).get("cluster", {}).values())
+        print(f"train.py: waiting for the {n} workers of $TF_CONFIG to start"
+              + (f" (at most {join_timeout_s:g} s, train.cluster_join_timeout_s)" if join_timeout_s > 0 else ""),
+              file=sys.stderr, flush=True)
+        if join_timeout_s > 0:
+            faulthandler.dump_traceback_later(join_timeout_s, exit=True)
+        try:
+            return tf.distribute.MultiWorkerMirroredStrategy()
+        finally:
+            if join_timeout_s > 0:
+                faulthandler.cancel_dump_traceback_later()
     raise ValueError(f"unknown strategy {kind!r}; use auto, default, mirrored or multiworker")
 
 
 class WorkerLost(RuntimeError):
-    """Another worker of a multi-worker run died, hung or never joined; restart every worker with --resume."""
+    """Another worker of a multi-worker run died or hung; restart every worker with --resume."""
 
 
 def is_worker_failure(exc: BaseException) -> bool:

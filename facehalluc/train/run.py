@@ -192,7 +192,7 @@ def train(cfg: Config, run_dir: str | Path, data: str | Path | DataSource, *, ep
 def _train(cfg: Config, run_dir: Path, data: str | Path | DataSource, steps_per_epoch: int | None,
            resume: bool, verbose: int | str, nets: LossNetworks | None, t0: float,
            extra_callbacks: list[keras.callbacks.Callback], progress: dict[str, Any]) -> TrainResult:
-    strategy = make_strategy(cfg.train.strategy)
+    strategy = make_strategy(cfg.train.strategy, cfg.train.cluster_join_timeout_s)
     chief = is_chief(strategy)  # only the chief reads or writes run_dir (see distribute.py)
     multi = in_multi_worker(strategy)
     replicas = strategy.num_replicas_in_sync
