@@ -11,7 +11,7 @@ weights, run eagerly (TensorFlow's Eigen kernels; oneDNN does not handle float64
 ``--timing`` times the generator's forward + backward (a tf.function, the train step's generator part)
 in one process, interleaving the variants so machine load hits all alike:
 
-* ``fixed``: the package's generator (residual LeakyReLU as max(x, 0.1 x)), remapper on;
+* ``fixed``: the package's generator (every LeakyReLU as max(x, slope x), ``SafeLeakyReLU``), remapper on;
 * ``legacy_remapper_off``: keras LeakyReLU after the residual Add, grappler remapper off (correct);
 * ``legacy_remapper_on``: keras LeakyReLU, remapper on: the fused kernel with the WRONG slope (speed only).
 """
