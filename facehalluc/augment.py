@@ -46,7 +46,7 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from .utils.atomic import atomic_path
+from .utils.atomic import atomic_write_png, atomic_write_text
 
 JOURNAL = ".augment_journal.jsonl"
 STATE = ".augment_state.json"
@@ -117,21 +117,6 @@ def plan(src: Path, limit: int | None = None) -> list[Job]:
         taken.add(out)
         jobs.append(Job(i, f.rel, out, f.identity))
     return jobs
-
-
-def write_png_atomic(path: Path, img: np.ndarray) -> None:
-    """PNG written to a temporary name and renamed (see :mod:`facehalluc.utils.atomic`)."""
-    from PIL import Image
-
-    from .infer.images import to_uint8
-
-    with atomic_path(path) as tmp:
-        Image.fromarray(to_uint8(img)).save(tmp, format="PNG")
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_text(text)
 
 
 def read_journal(out: Path) -> dict[str, dict[str, str]]:
@@ -244,6 +229,8 @@ def augment(model, src: str | Path, out: str | Path, *, workers: int = 0, resume
     """
     from tqdm import tqdm
 
+    from .infer.images import to_uint8
+
     t0 = time.perf_counter()
     src, out = Path(src), Path(out)
     if not src.is_dir():
@@ -269,7 +256,7 @@ def augment(model, src: str | Path, out: str | Path, *, workers: int = 0, resume
     elif out.is_dir() and any(out.iterdir()) and not resume:
         raise AugmentError(f"--out {out} exists and is not empty; choose another --out")
     out.mkdir(parents=True, exist_ok=True)
-    _write_text_atomic(state_path, json.dumps(state, indent=1))
+    atomic_write_text(state_path, json.dumps(state, indent=1))
 
     jobs = plan(src, limit)
     report = AugmentReport(str(src), str(out), str(model.path), model.source, n_files=len(jobs))
@@ -313,7 +300,7 @@ def augment(model, src: str | Path, out: str | Path, *, workers: int = 0, resume
             report.seconds_generator += time.perf_counter() - t
             recs = []
             for i, (job, _, _) in enumerate(batch):
-                write_png_atomic(out / job.output, outs[f"out_{top}"][i])
+                atomic_write_png(out / job.output, to_uint8(outs[f"out_{top}"][i]))
                 rec = {"source": job.source, "output": job.output, "identity": job.identity, "status": "ok"}
                 results[job.source] = rec
                 recs.append(rec)
@@ -362,9 +349,9 @@ def augment(model, src: str | Path, out: str | Path, *, workers: int = 0, resume
     report.skipped_by_reason = dict(sorted(by_reason.items()))
     report.n_identities = len(identities)
     report.seconds = time.perf_counter() - t0
-    _write_text_atomic(out / MANIFEST, man.getvalue())
-    _write_text_atomic(out / SKIPPED, sk.getvalue())
-    _write_text_atomic(out / REPORT, json.dumps(asdict(report), indent=1))
+    atomic_write_text(out / MANIFEST, man.getvalue())
+    atomic_write_text(out / SKIPPED, sk.getvalue())
+    atomic_write_text(out / REPORT, json.dumps(asdict(report), indent=1))
     return report
 
 

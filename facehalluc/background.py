@@ -46,6 +46,8 @@ from typing import Any, Sequence
 import cv2
 import numpy as np
 
+from .utils.atomic import atomic_write_png, atomic_write_text
+
 # Default pyramid depth: as many levels as keep the coarsest one >= DEFAULT_COARSEST_SIDE pixels, i.e.
 # 3 at 128x128 (bands at 128 and 64, a 32x32 Gaussian residual) and one more per doubling of the size.
 # Deeper pyramids carry the old background's colour into the person (and back) at low frequencies.
@@ -451,15 +453,6 @@ class BackgroundReport:
                 f"in {self.seconds:.1f} s; outputs in {self.output_dir}")
 
 
-def _write_png_atomic(path: Path, img: np.ndarray) -> Path:
-    from PIL import Image
-
-    from .utils.atomic import atomic_path
-
-    with atomic_path(path) as tmp:
-        Image.fromarray(img).save(tmp, format="PNG")
-    return path
-
 
 def run(inputs: Sequence[str | Path], backgrounds: str | Path, out_dir: str | Path, *,
         foreground: str | Path | None = None, face_mask: str | Path | None = None,
@@ -535,13 +528,13 @@ def run(inputs: Sequence[str | Path], backgrounds: str | Path, out_dir: str | Pa
             except BackgroundError as e:
                 raise BackgroundError(f"{path}: {e}") from None
             rec: dict[str, Any] = {"input": str(path), "background": str(bg_path),
-                                   "output": str(_write_png_atomic(out_dir / f"{name}.png", res.image)),
+                                   "output": str(atomic_write_png(out_dir / f"{name}.png", res.image)),
                                    "face_mask": str(fmask_file) if fmask_file else "detected",
                                    "foreground": str(fg_file) if fg_file else res.foreground.method,
                                    "foreground_fraction": round(float(res.foreground.mask.mean()), 4),
                                    "levels": res.levels, "notes": res.foreground.notes}
             if mask_out:
-                rec["foreground_mask"] = str(_write_png_atomic(out_dir / f"{name}_foreground.png",
+                rec["foreground_mask"] = str(atomic_write_png(out_dir / f"{name}_foreground.png",
                                                                res.foreground.mask.astype(np.uint8) * 255))
             report.processed.append(rec)
         except (BackgroundError, ValueError, OSError) as e:
@@ -549,10 +542,7 @@ def run(inputs: Sequence[str | Path], backgrounds: str | Path, out_dir: str | Pa
             report.failures.append({"input": str(path), "error": e.__class__.__name__, "message": msg})
             log(f"failed: {msg}")
     report.seconds = time.perf_counter() - t0
-    from .utils.atomic import atomic_path
-
-    with atomic_path(out_dir / REPORT_NAME) as tmp:
-        tmp.write_text(json.dumps(asdict(report), indent=2))
+    atomic_write_text(out_dir / REPORT_NAME, json.dumps(asdict(report), indent=2))
     return report
 
 

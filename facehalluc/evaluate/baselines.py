@@ -39,7 +39,7 @@ from typing import Callable, Sequence
 import h5py
 import numpy as np
 
-from facehalluc.utils.atomic import atomic_path
+from facehalluc.utils.atomic import atomic_path, atomic_write_png
 
 log = logging.getLogger(__name__)
 
@@ -152,10 +152,7 @@ def fill_biharmonic(masked: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 # --------------------------------------------------------------------------------------------- writing
 def _save_png(img: np.ndarray, path: Path) -> None:
-    from PIL import Image
-
-    with atomic_path(path, fsync=False) as tmp:  # rename is atomic; fsync of thousands of PNGs is not needed
-        Image.fromarray(np.asarray(img, np.uint8)).save(tmp, format="PNG")
+    atomic_write_png(path, img, fsync=False)  # rename is atomic; fsync of thousands of PNGs is not needed
 
 
 def _check_out(out: Path, folders: Sequence[str], names: Sequence[str]) -> None:

@@ -33,15 +33,11 @@ def _faces(h5: str | Path, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, li
     return aligned[inv], masked[inv], labels
 
 
-def _nearest(img: np.ndarray, size: int) -> np.ndarray:
-    k = size // img.shape[0]
-    return np.repeat(np.repeat(img, k, axis=0), k, axis=1) if k > 1 else img
-
-
 def model_grid(h5: str | Path, models: dict[str, str | Path], path: str | Path, n: int = 8, split: str = "val",
                baselines: str | Path | None = None, blocks: bool = False, title: str = "") -> Path:
     """Writes the grid PNG (see the module docstring) and returns its path."""
     from facehalluc.infer.engine import load_hallucinator
+    from facehalluc.infer.images import nearest_resize
 
     rows = sample_indices(h5, n, split)
     aligned, masked, labels = _faces(h5, rows)
@@ -54,7 +50,7 @@ def model_grid(h5: str | Path, models: dict[str, str | Path], path: str | Path, 
         out = load_hallucinator(run).run(x)
         cols["masked"] = list(masked)
         for k in sorted((k for k in out if k.startswith("out_")), key=lambda k: int(k.split("_")[1])):
-            cols[k] = [_nearest(np.clip(o, 0, 1), 128) for o in out[k]]
+            cols[k] = [nearest_resize(np.clip(o, 0, 1), 128) for o in out[k]]
         cols["real"] = list(aligned)
         return image_grid(cols, path, labels, title or f"{name}: held-out faces, blocks 8..128")
     cols["real"] = list(aligned)

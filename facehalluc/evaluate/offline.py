@@ -212,7 +212,7 @@ def corner_spectra(images: np.ndarray) -> np.ndarray:
     return radial_power_spectrum(patches.reshape(-1, PATCH, PATCH)).reshape(len(x), len(CORNERS), N_BINS)
 
 
-def _band_excess_db(p_fake: np.ndarray, p_real: np.ndarray, band: tuple[int, int] = HF_BAND) -> np.ndarray:
+def band_excess_db(p_fake: np.ndarray, p_real: np.ndarray, band: tuple[int, int] = HF_BAND) -> np.ndarray:
     lo, hi = band
     ex = 10.0 * (np.log10(p_fake + POWER_EPS) - np.log10(p_real + POWER_EPS))
     return ex[..., lo:hi + 1].mean(axis=-1)
@@ -259,10 +259,10 @@ def spectrum_compare(real: np.ndarray, fake: np.ndarray, mask: np.ndarray) -> Sp
     per_image, per_image_mid = np.full(len(r), np.nan), np.full(len(r), np.nan)
     for i in np.flatnonzero(use.any(axis=1)):
         pf, pr = sf[i][use[i]].mean(axis=0), sr[i][use[i]].mean(axis=0)
-        per_image[i], per_image_mid[i] = _band_excess_db(pf, pr), _band_excess_db(pf, pr, MID_BAND)
+        per_image[i], per_image_mid[i] = band_excess_db(pf, pr), band_excess_db(pf, pr, MID_BAND)
     return SpectrumResult(freq=np.arange(N_BINS) / PATCH, log10_power_real=lr, log10_power_fake=lf,
-                          excess_db=10.0 * (lf - lr), hf_excess_db=float(_band_excess_db(p_fake, p_real)),
-                          mid_excess_db=float(_band_excess_db(p_fake, p_real, MID_BAND)),
+                          excess_db=10.0 * (lf - lr), hf_excess_db=float(band_excess_db(p_fake, p_real)),
+                          mid_excess_db=float(band_excess_db(p_fake, p_real, MID_BAND)),
                           per_image=per_image, per_image_mid=per_image_mid, n_patches=int(use.sum()),
                           corners_used={name: int(use[:, j].sum()) for j, (name, _, _) in enumerate(CORNERS)})
 

@@ -15,12 +15,11 @@ from typing import Sequence
 import h5py
 import numpy as np
 
-from facehalluc.evaluate.offline import HF_BAND, MID_BAND, POWER_EPS, corner_spectra, usable_corners
+from facehalluc.evaluate.offline import HF_BAND, MID_BAND, band_excess_db, corner_spectra, usable_corners
 
 
 def _band_db(p: np.ndarray, q: np.ndarray, band: tuple[int, int]) -> float:
-    ex = 10.0 * (np.log10(p + POWER_EPS) - np.log10(q + POWER_EPS))
-    return float(ex[band[0]:band[1] + 1].mean())
+    return float(band_excess_db(p, q, band))
 
 
 def real_vs_real(h5: str, draws: int = 5, boot: int = 200, seed: int = 0) -> dict[str, list[float]]:

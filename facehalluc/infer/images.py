@@ -84,7 +84,7 @@ def write_png(path: str | Path, img: np.ndarray) -> Path:
     return path
 
 
-def _nearest_resize(img: np.ndarray, size: int) -> np.ndarray:
+def nearest_resize(img: np.ndarray, size: int) -> np.ndarray:
     h = img.shape[0]
     if h == size:
         return img
@@ -108,7 +108,7 @@ def contact_sheet(rows: Sequence[Sequence[np.ndarray]], labels: Sequence[str] | 
     for i, row in enumerate(rows):
         for j, cell in enumerate(row):
             y, x = header + pad + i * (size + pad), pad + j * (size + pad)
-            sheet[y:y + size, x:x + size] = _nearest_resize(to_uint8(cell), size)
+            sheet[y:y + size, x:x + size] = nearest_resize(to_uint8(cell), size)
     if labels:
         im = Image.fromarray(sheet)
         draw = ImageDraw.Draw(im)

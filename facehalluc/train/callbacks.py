@@ -191,7 +191,6 @@ class ProgressLine(keras.callbacks.Callback):
         self.keys = tuple(keys)
         self.mode = mode
         self._bar = None
-        self._epoch = 0
 
     def _short(self, logs: dict | None) -> dict[str, str]:
         logs = logs or {}
@@ -202,7 +201,6 @@ class ProgressLine(keras.callbacks.Callback):
         return out
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        self._epoch = epoch
         if self.mode == "bar":
             from tqdm.auto import tqdm
 
@@ -217,8 +215,7 @@ class ProgressLine(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         short = self._short(logs)
-        val = {k: v for k, v in self._short({k[4:]: v for k, v in (logs or {}).items()
-                                              if k.startswith("val_")}).items()}
+        val = self._short({k[4:]: v for k, v in (logs or {}).items() if k.startswith("val_")})
         if self._bar is not None:
             self._bar.set_postfix(short, refresh=True)
             self._bar.close()

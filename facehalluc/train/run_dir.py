@@ -20,7 +20,7 @@ from keras import layers
 from ..config import Config, load_config
 from ..models import FaceComposite, build_cascade, build_generator_block, build_inference_model
 from ..models.generator import MaskFromMasked
-from ..utils.atomic import atomic_path
+from ..utils.atomic import atomic_path, atomic_write_text  # noqa: F401 - atomic_write_text re-exported
 
 CONFIG_NAME = "config.yaml"
 GENERATOR_NAME = "generator.weights.h5"
@@ -28,14 +28,6 @@ GENERATOR_NAME = "generator.weights.h5"
 
 class RunDirError(RuntimeError):
     """A run directory that cannot be read (missing config or weights, wrong architecture)."""
-
-
-def atomic_write_text(path: str | Path, text: str) -> Path:
-    """Writes ``text`` to ``path`` via a temporary file in the same folder and ``os.replace``."""
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
-    return path
 
 
 def atomic_save_weights(model: keras.Model, path: str | Path) -> Path:

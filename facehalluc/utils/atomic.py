@@ -31,3 +31,25 @@ def atomic_path(path: str | Path, fsync: bool = True) -> Iterator[Path]:
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def atomic_write_text(path: str | Path, text: str, fsync: bool = True) -> Path:
+    """Writes ``text`` (UTF-8) to ``path`` atomically; returns ``path``."""
+    path = Path(path)
+    with atomic_path(path, fsync=fsync) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return path
+
+
+def atomic_write_png(path: str | Path, image, fsync: bool = True) -> Path:
+    """Writes a uint8 (H, W[, 3]) array as a PNG atomically; returns ``path``.
+
+    ``fsync=False`` for bulk outputs (thousands of files): the rename alone keeps each file whole.
+    """
+    import numpy as np
+    from PIL import Image
+
+    path = Path(path)
+    with atomic_path(path, fsync=fsync) as tmp:
+        Image.fromarray(np.asarray(image, np.uint8)).save(tmp, format="PNG")
+    return path
