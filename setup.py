@@ -13,6 +13,8 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["facehalluc", "facehalluc.*"]),
     include_package_data=True,
+    # the shipped generator (docs/model_card.md): float16 weights, config, manifest with the sha256
+    package_data={"facehalluc.pretrained": ["shipped/*.npz", "shipped/*.yaml", "shipped/*.json", "shipped/*.png"]},
     install_requires=[
         "tensorflow==2.21.*",
         "keras==3.15.*",

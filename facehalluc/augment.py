@@ -66,21 +66,24 @@ class AugmentInterrupted(RuntimeError):
 
 # ------------------------------------------------------------------------------------------ model
 def default_model_path() -> Path | None:
-    """Location of the shipped default generator — none is shipped yet (a later release adds it)."""
-    return None
+    """Location of the generator shipped in the package (None when this installation lacks it)."""
+    from .pretrained import is_packed_dir, shipped_dir
+
+    d = shipped_dir()
+    return d if is_packed_dir(d) else None
 
 
 def resolve_model(spec: str) -> Path:
-    """``--model`` value -> a run directory or SavedModel path.  ``default`` names the shipped model,
-    which does not exist in this version: a clear :class:`AugmentError` says what is missing."""
+    """``--model`` value -> a run directory, packed model or SavedModel path.  ``default`` names the
+    shipped model; when this installation lacks it a clear :class:`AugmentError` says what is missing."""
     if spec == "default":
         path = default_model_path()
-        if path is None or not path.exists():
+        if path is None:
             raise AugmentError(
-                "--model default: no default generator is shipped with this version of facehalluc "
-                "(missing: trained generator weights bundled with the package, to be added by a later "
-                "release). Pass a training run directory (config.yaml + generator.weights.h5, from "
-                "train.py) or a SavedModel directory (from infer.py --export) instead.")
+                "--model default: the shipped generator is missing from this installation "
+                "(facehalluc/pretrained/shipped has no manifest.json; reinstall facehalluc). Pass a training "
+                "run directory (config.yaml + generator.weights.h5, from train.py) or a SavedModel "
+                "directory (from infer.py --export) instead.")
         return path
     path = Path(spec)
     if not path.exists():
@@ -359,7 +362,7 @@ def augment(model, src: str | Path, out: str | Path, *, workers: int = 0, resume
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m facehalluc.augment", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", required=True, help="'default' (the shipped model; not in this version), a "
+    p.add_argument("--model", required=True, help="'default' (the shipped model), a "
                    "training run directory or an exported SavedModel directory")
     p.add_argument("--weights", help="weights file for a run directory (e.g. a snapshot)")
     p.add_argument("--src", required=True, help="photos, one folder per identity (Person/photo.jpg)")

@@ -1,21 +1,27 @@
-"""``python -m facehalluc.demo``: the whole pipeline in a few CPU minutes, on a fresh machine.
+"""``python -m facehalluc.demo``: the whole pipeline on a fresh machine, in seconds, with no download.
 
-1. **Data.** Without ``--data``: the face photos that ship with installed packages
-   (scikit-image's ``astronaut.png``, matplotlib's ``grace_hopper.jpg``), each augmented into many
-   photos (random similarity warp, mirroring, colour jitter) and run through the real preprocessor
-   (dlib detection, 68 landmarks, eye alignment, hull mask).  Only two photos ship, so the
-   held-out faces are *unseen augmentations* of the same two people, not unseen identities.
-   With ``--data DIR`` (e.g. ``../shared/data/lfw --limit 400``): ``facehalluc.data.prepare``
-   on the folder, with an identity-disjoint validation split (unseen people).
+Default (the shipped generator, ``docs/model_card.md``): raw face photos — the ones that ship with
+installed packages (scikit-image's ``astronaut.png``, matplotlib's ``grace_hopper.jpg``), or
+``--data DIR`` (``--limit N``) — are detected, aligned and masked (dlib, 68 landmarks, convex hull), the
+shipped cascade hallucinates context and background, the result is pasted back into each photo, and
+``OUT/contact_sheet.png`` (photo | aligned | masked input | block_8 … block_64 | out_128 | paste-back),
+``OUT/report.md`` and ``OUT/report.json`` are written.  ``--model RUN_DIR|SAVEDMODEL`` uses another
+generator; ``--export`` also exports it as a SavedModel, reloads it with TensorFlow alone and compares.
+
+``--train`` (minutes) trains a model first, as the demo did before a generator shipped:
+
+1. **Data.** Without ``--data``: the bundled photos, each augmented into many photos (random similarity
+   warp, mirroring, colour jitter) and run through the real preprocessor.  Only two photos ship, so the
+   held-out faces are *unseen augmentations* of the same two people, not unseen identities.  With
+   ``--data DIR`` (e.g. ``../shared/data/lfw --limit 400``): ``facehalluc.data.prepare`` on the folder,
+   with an identity-disjoint validation split (unseen people).
 2. **Train** the ``tiny`` preset (widths / 16) for ``--steps`` steps with
-   :class:`facehalluc.train.trainer.GANTrainer`.  The LPIPS (perceptual) and VGG-Face (identity)
-   terms are used only when their converted weights are in the weights cache
-   (``facehalluc-weights``), never with random frozen networks; ``--set`` overrides anything.
+   :class:`facehalluc.train.trainer.GANTrainer`.  Loss terms whose frozen networks have no converted
+   weights are switched off (``weights.on_missing=disable``), never trained against random networks;
+   ``--set`` overrides anything.
 3. **Hallucinate** the held-out faces with the saved run directory (``load_generator``).
 4. **Export** a SavedModel, reload it with ``tf.saved_model.load`` and compare with the Keras model.
 5. Write ``OUT/contact_sheet.png``, ``OUT/report.md`` and ``OUT/report.json``.
-
-Nothing is downloaded.
 """
 from __future__ import annotations
 
@@ -132,19 +138,18 @@ def build_folder_dataset(src: Path, out: Path, cfg: Config, limit: int | None) -
 
 # ------------------------------------------------------------------------------------------ train
 def demo_config(name: str, overrides: Sequence[str], batch_size: int | None) -> tuple[Config, dict]:
-    cfg = load_config(name)
-    from .losses import loss_weights_available
+    """The training demo's config; loss terms without converted weights are switched off by the
+    preset's ``weights.on_missing`` (``tiny``: disable), reported here as ``weights_available``."""
+    from .losses import disable_missing_loss_terms, loss_weights_available
 
+    extra = [f"train.batch_size={batch_size}"] if batch_size else []
+    cfg = load_config(name, extra + list(overrides))
     avail = loss_weights_available(cfg)
-    auto = []
-    if not avail["pc"]:
-        auto.append("loss.use_pc=false")
-    if not avail["id"]:
-        auto.append("loss.use_id=false")
-    if batch_size:
-        auto.append(f"train.batch_size={batch_size}")
-    cfg = load_config(name, auto + list(overrides))
-    return cfg, {"weights_available": avail, "auto_overrides": auto, "user_overrides": list(overrides)}
+    cfg, switched_off = disable_missing_loss_terms(cfg)  # the one place that applies weights.on_missing
+    for line in switched_off:
+        log.info("%s", line)
+    return cfg, {"weights_available": avail, "auto_overrides": extra, "user_overrides": list(overrides),
+                 "switched_off": switched_off}
 
 
 def train(cfg: Config, h5: Path, run_dir: Path, steps: int, eager: bool = False) -> dict[str, Any]:
@@ -196,14 +201,35 @@ def _val_arrays(h5: Path):
     return val
 
 
-def run_demo(out: Path, data: Path | None = None, limit: int | None = None, steps: int = 300,
-             config: str = "tiny", overrides: Sequence[str] = (), batch_size: int | None = None,
-             n_train: int = 48, n_val: int = 4, max_show: int = 8, eager: bool = False,
-             seed: int = 0) -> dict[str, Any]:
-    """Runs the five demo stages (module docstring) and returns the report dict."""
+def export_and_check(model, cfg: Config, masked: np.ndarray, sm_dir: Path, timings: dict[str, float]) -> dict[str, Any]:
+    """Exports ``model`` as a SavedModel, reloads it with ``tf.saved_model.load`` and compares its
+    outputs on ``masked`` with the Keras model's (max |difference| per output, face pixels exact)."""
     import tensorflow as tf
 
     from .export import export_savedmodel
+
+    t = time.perf_counter()
+    sm_dir = export_savedmodel(model, sm_dir, cfg, all_outputs=True, overwrite=True)
+    timings["export"] = time.perf_counter() - t
+    t = time.perf_counter()
+    loaded = tf.saved_model.load(str(sm_dir))
+    sm_out = {k: v.numpy() for k, v in loaded.signatures["serving_default"](masked=tf.constant(masked)).items()}
+    keras_out = {k: np.asarray(v) for k, v in model(masked).items()}
+    diffs = {k: float(np.abs(sm_out[k] - keras_out[k]).max()) for k in keras_out}
+    derived = np.broadcast_to(masked.max(-1, keepdims=True) > 0, masked.shape)
+    timings["reload_and_check"] = time.perf_counter() - t
+    return {
+        "dir": str(sm_dir), "signatures": sorted(loaded.signatures),
+        "max_abs_diff_vs_keras": diffs, "equal_within_1e-5": all(d <= 1e-5 for d in diffs.values()),
+        "face_pixels_exact": bool(np.array_equal(sm_out["out_128"][derived], masked[derived])),
+    }
+
+
+def run_training_demo(out: Path, data: Path | None = None, limit: int | None = None, steps: int = 300,
+                      config: str = "tiny", overrides: Sequence[str] = (), batch_size: int | None = None,
+                      n_train: int = 48, n_val: int = 4, max_show: int = 8, eager: bool = False,
+                      seed: int = 0) -> dict[str, Any]:
+    """``--train``: the five training-demo stages (module docstring); returns the report dict."""
     from .infer import contact_sheet, from_keras, write_png
     from .train import load_generator
 
@@ -259,26 +285,105 @@ def run_demo(out: Path, data: Path | None = None, limit: int | None = None, step
     for i in range(n):
         write_png(out / "heldout" / f"{i:02d}_out.png", outs["out_128"][i])
     # 4. export, reload with TensorFlow only, compare
-    t = time.perf_counter()
-    sm_dir = export_savedmodel(model, out / "savedmodel", run_cfg, all_outputs=True, overwrite=True)
-    report["timings_s"]["export"] = time.perf_counter() - t
-    t = time.perf_counter()
-    loaded = tf.saved_model.load(str(sm_dir))
-    sm_out = {k: v.numpy() for k, v in loaded.signatures["serving_default"](masked=tf.constant(masked)).items()}
-    keras_out = {k: np.asarray(v) for k, v in model(masked).items()}
-    diffs = {k: float(np.abs(sm_out[k] - keras_out[k]).max()) for k in keras_out}
-    derived = np.broadcast_to(masked.max(-1, keepdims=True) > 0, masked.shape)
-    report["savedmodel"] = {
-        "dir": str(sm_dir), "signatures": sorted(loaded.signatures),
-        "max_abs_diff_vs_keras": diffs, "equal_within_1e-5": all(d <= 1e-5 for d in diffs.values()),
-        "face_pixels_exact": bool(np.array_equal(sm_out["out_128"][derived], masked[derived])),
-    }
-    report["timings_s"]["reload_and_check"] = time.perf_counter() - t
+    report["savedmodel"] = export_and_check(model, run_cfg, masked, out / "savedmodel", report["timings_s"])
     report["timings_s"]["total"] = time.perf_counter() - t_all
     report["outputs"] = {"contact_sheet": str(sheet), "run_dir": str(run_dir), "report_md": str(out / "report.md")}
     (out / "report.json").write_text(json.dumps(report, indent=2))
     (out / "report.md").write_text(_markdown(report))
     return report
+
+
+def _square_thumb(photo: np.ndarray, size: int = 128) -> np.ndarray:
+    """A photo letterboxed (light grey) into a size x size uint8 square, area-resampled."""
+    from PIL import Image
+
+    h, w = photo.shape[:2]
+    k = size / max(h, w)
+    im = Image.fromarray(np.asarray(photo, np.uint8)).resize((max(1, round(w * k)), max(1, round(h * k))),
+                                                              Image.Resampling.LANCZOS)
+    cell = np.full((size, size, 3), 235, np.uint8)
+    y, x = (size - im.height) // 2, (size - im.width) // 2
+    cell[y:y + im.height, x:x + im.width] = np.asarray(im)[..., :3]
+    return cell
+
+
+def run_model_demo(out: Path, model: str = "default", photos: Sequence[Path] | None = None,
+                   export: bool = False) -> dict[str, Any]:
+    """Default demo: photos -> detect/align/mask -> the generator -> paste-back -> contact sheet + report.
+
+    ``photos``: files or folders (default: :func:`bundled_face_photos`).  Photos without a face are
+    listed in the report and the rest goes on.  ``export``: also the SavedModel round trip.
+    """
+    from PIL import Image
+
+    from .infer import InferenceOptions, contact_sheet, load_hallucinator, run_inference, write_png
+    from .infer.engine import ModelPathError
+    from .pretrained import is_packed_dir, read_manifest
+
+    t_all = time.perf_counter()
+    out.mkdir(parents=True, exist_ok=True)
+    timings: dict[str, float] = {}
+    photos = list(photos) if photos else bundled_face_photos()
+    if not photos:
+        raise FileNotFoundError("no bundled face photos found (need scikit-image or matplotlib); pass --data DIR")
+    t = time.perf_counter()
+    hall = load_hallucinator(model)
+    timings["load_model"] = time.perf_counter() - t
+    report: dict[str, Any] = {"mode": "model", "model": model, "model_path": str(hall.path),
+                              "config": hall.cfg.name, "timings_s": timings}
+    if hall.path is not None and is_packed_dir(hall.path):
+        man = read_manifest(hall.path)
+        report["model_sha256"] = man["sha256"]
+    t = time.perf_counter()
+    files_dir = out / "images"
+    rep = run_inference(hall, photos, files_dir, InferenceOptions(save_stages=True, paste_back=True))
+    timings["hallucinate"] = time.perf_counter() - t
+    rows, labels = [], None
+    for rec in rep.processed:
+        stages = sorted((k for k in rec if k.startswith("block")), key=lambda k: int(k[5:]))
+        cells = [_square_thumb(np.asarray(Image.open(rec["input"]).convert("RGB")))]
+        cells += [np.asarray(Image.open(rec[k]).convert("RGB")) for k in ["masked"] + stages + ["output"]]
+        if "pasted" in rec:
+            cells.append(_square_thumb(np.asarray(Image.open(rec["pasted"]).convert("RGB"))))
+        rows.append(cells)
+        labels = ["photo", "masked (input)"] + [f"block_{k[5:]}" for k in stages] + ["out_128", "paste-back"]
+    sheet = write_png(out / "contact_sheet.png", contact_sheet(rows, labels)) if rows else None
+    report["photos"] = {"n_inputs": rep.n_inputs, "n_processed": rep.n_processed, "failures": rep.failures}
+    report["outputs"] = {"contact_sheet": str(sheet) if sheet else None, "images": str(files_dir),
+                         "report_md": str(out / "report.md")}
+    if export and rep.processed:
+        from .train import load_generator
+
+        if hall.source != "keras":
+            raise ModelPathError("--export needs the shipped model or a run directory, not a SavedModel")
+        keras_model, cfg = load_generator(hall.path)
+        masked = np.stack([np.asarray(Image.open(r["masked"]).convert("RGB"), np.float32) / 255.0
+                           for r in rep.processed])
+        report["savedmodel"] = export_and_check(keras_model, cfg, masked, out / "savedmodel", timings)
+    timings["total"] = time.perf_counter() - t_all
+    (out / "report.json").write_text(json.dumps(report, indent=2))
+    (out / "report.md").write_text(_model_markdown(report))
+    return report
+
+
+def _model_markdown(r: dict[str, Any]) -> str:
+    p = r["photos"]
+    lines = ["# facehalluc demo report", "",
+             f"- model: `{r['model']}` ({r['model_path']}, config `{r['config']}`"
+             + (f", sha256 {r['model_sha256'][:16]}…" if "model_sha256" in r else "") + ")",
+             f"- photos: {p['n_processed']}/{p['n_inputs']} hallucinated"
+             + "".join(f"\n  - skipped {f['input']}: {f['error']}: {f['message']}" for f in p["failures"])]
+    if "savedmodel" in r:
+        sm = r["savedmodel"]
+        lines.append(f"- SavedModel `{sm['dir']}`: max |SavedModel - Keras| = "
+                     f"{max(sm['max_abs_diff_vs_keras'].values()):.2e} (equal within 1e-5: {sm['equal_within_1e-5']})")
+    lines += ["- timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in r["timings_s"].items()), ""]
+    if r["outputs"]["contact_sheet"]:
+        lines += ["![contact sheet](contact_sheet.png)", "",
+                  "Columns: the photo, the masked input (everything outside the landmark hull black), the "
+                  "composited outputs of block_8 ... block_64 (nearest-neighbour enlarged), the 128x128 "
+                  "result and the result pasted back into the photo. Per-photo files are in `images/`.", ""]
+    return "\n".join(lines)
 
 
 def _markdown(r: dict[str, Any]) -> str:
@@ -314,35 +419,63 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m facehalluc.demo", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", type=Path, help="folder of face photos (LFW layout Person/x.jpg); default: "
-                   "the photos bundled with scikit-image and matplotlib, augmented")
+                   "the photos bundled with scikit-image and matplotlib")
     p.add_argument("--limit", type=int, help="with --data: only the first N files (sorted)")
     p.add_argument("--out", type=Path, default=Path("demo_out"))
-    p.add_argument("--steps", type=int, default=300, help="training steps (default 300)")
-    p.add_argument("--batch-size", type=int, help="default: the preset's (tiny: 8)")
-    p.add_argument("--config", default="tiny", help="preset or YAML (default tiny)")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.FIELD=VALUE",
+    p.add_argument("--model", default="default", help="without --train: 'default' (the shipped generator), "
+                   "a run directory or a SavedModel")
+    p.add_argument("--export", action="store_true", help="without --train: also export the model as a "
+                   "SavedModel, reload it with TensorFlow alone and compare (always done with --train)")
+    t = p.add_argument_group("--train: train a model first (minutes), instead of using the shipped one")
+    t.add_argument("--train", action="store_true", help="train --config for --steps steps, then hallucinate "
+                   "held-out faces and export")
+    t.add_argument("--steps", type=int, default=300, help="training steps (default 300)")
+    t.add_argument("--batch-size", type=int, help="default: the preset's (tiny: 8)")
+    t.add_argument("--config", default="tiny", help="preset or YAML (default tiny)")
+    t.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.FIELD=VALUE",
                    help="config override (repeatable)")
-    p.add_argument("--train-variants", type=int, default=48, help="bundled mode: training variants per photo")
-    p.add_argument("--val-variants", type=int, default=4, help="bundled mode: held-out variants per photo")
-    p.add_argument("--show", type=int, default=8, help="held-out faces on the contact sheet")
-    p.add_argument("--eager", action="store_true", help="run train steps eagerly (no graph tracing: "
+    t.add_argument("--train-variants", type=int, default=48, help="bundled mode: training variants per photo")
+    t.add_argument("--val-variants", type=int, default=4, help="bundled mode: held-out variants per photo")
+    t.add_argument("--show", type=int, default=8, help="held-out faces on the contact sheet")
+    t.add_argument("--eager", action="store_true", help="run train steps eagerly (no graph tracing: "
                    "faster for a handful of steps, slower per step)")
-    p.add_argument("--seed", type=int, default=0)
+    t.add_argument("--seed", type=int, default=0)
     return p
+
+
+def _listed_photos(data: Path, limit: int | None) -> list[Path]:
+    from .infer import list_inputs
+
+    files = sorted(list_inputs([data]))
+    return files[:limit] if limit else files
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     quiet_tensorflow()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    if args.steps < 1:
-        print("--steps must be >= 1", file=sys.stderr)
-        return 2
     if args.data is not None and not args.data.is_dir():
         print(f"--data {args.data}: folder not found", file=sys.stderr)
         return 2
-    r = run_demo(args.out, args.data, args.limit, args.steps, args.config, args.overrides, args.batch_size,
-                 args.train_variants, args.val_variants, args.show, args.eager, args.seed)
+    if not args.train:
+        from .infer.engine import ModelPathError
+
+        photos = _listed_photos(args.data, args.limit) if args.data is not None else None
+        try:
+            r = run_model_demo(args.out, args.model, photos, export=args.export)
+        except (ModelPathError, FileNotFoundError) as e:
+            print(f"demo: {e}", file=sys.stderr)
+            return 2
+        print((args.out / "report.md").read_text())
+        ok = r["photos"]["n_processed"] > 0 and (
+            "savedmodel" not in r or (r["savedmodel"]["equal_within_1e-5"] and r["savedmodel"]["face_pixels_exact"]))
+        return 0 if ok else 1
+    if args.steps < 1:
+        print("--steps must be >= 1", file=sys.stderr)
+        return 2
+    r = run_training_demo(args.out, args.data, args.limit, args.steps, args.config, args.overrides,
+                          args.batch_size, args.train_variants, args.val_variants, args.show, args.eager,
+                          args.seed)
     print((args.out / "report.md").read_text())
     ok = r["savedmodel"]["equal_within_1e-5"] and r["savedmodel"]["face_pixels_exact"] \
         and r["heldout"]["face_pixels_exact"]

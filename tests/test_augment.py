@@ -76,9 +76,12 @@ def _manifest(out: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-def test_default_model_is_a_clear_error(tmp_path, capsys):
+def test_missing_default_model_is_a_clear_error(tmp_path, capsys, monkeypatch):
+    import facehalluc.pretrained as pretrained
     from facehalluc.augment import main
 
+    # an installation whose shipped model folder is absent
+    monkeypatch.setattr(pretrained, "shipped_dir", lambda: tmp_path / "no_shipped_model")
     (tmp_path / "src").mkdir()
     assert main(["--model", "default", "--src", str(tmp_path / "src"), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err

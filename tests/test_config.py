@@ -43,6 +43,8 @@ def test_overrides_are_typed():
     ("loss.use_pc=maybe", "true/false"),
     ("batch_size", "section.field=value"),
     ("model.resolutions=[8,32]", "double"),
+    ("model.width_divisor=6", "power of two"),  # 2048/6 has no pixel-shuffle width (multiple of 4)
+    ("model.width_divisor=0", "power of two"),
 ])
 def test_bad_overrides_are_rejected_with_a_clear_message(override, message):
     with pytest.raises(ConfigError, match=message):
@@ -59,3 +61,12 @@ def test_yaml_starting_from_a_preset(tmp_path):
     p.write_text("preset: tiny\nname: mine\ntrain:\n  epochs: 3\n")
     cfg = load_config(p)
     assert cfg.name == "mine" and cfg.train.epochs == 3 and cfg.model.width_divisor == 16
+
+
+def test_shipped_preset_is_cpu_at_width_eighth():
+    import dataclasses
+
+    cpu, shipped = load_config("cpu"), load_config("shipped")
+    assert shipped.model.width_divisor == 8
+    assert dataclasses.replace(shipped.model, width_divisor=4) == cpu.model
+    assert shipped.loss == cpu.loss and dataclasses.replace(shipped.train, checkpoint_every_steps=250) == cpu.train

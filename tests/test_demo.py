@@ -3,18 +3,20 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+
 import pytest
 
 pytest.importorskip("keras")
 
 
-def test_demo_end_to_end_tiny(tmp_path):
+def test_training_demo_end_to_end_tiny(tmp_path):
     from facehalluc.demo import bundled_face_photos, main
 
     if not bundled_face_photos():
         pytest.skip("no bundled face photo (scikit-image / matplotlib sample data) installed")
     out = tmp_path / "demo"
-    rc = main(["--out", str(out), "--steps", "2", "--eager", "--train-variants", "3", "--val-variants", "1",
+    rc = main(["--out", str(out), "--train", "--steps", "2", "--eager", "--train-variants", "3", "--val-variants", "1",
                "--show", "2"])
     assert rc == 0
     report = json.loads((out / "report.json").read_text())
@@ -25,3 +27,36 @@ def test_demo_end_to_end_tiny(tmp_path):
     assert set(report["savedmodel"]["max_abs_diff_vs_keras"]) == {f"out_{r}" for r in (8, 16, 32, 64, 128)}
     assert (out / "contact_sheet.png").is_file() and (out / "run" / "generator.weights.h5").is_file()
     assert "SavedModel" in (out / "report.md").read_text()
+
+
+def test_default_demo_uses_the_shipped_model(tmp_path):
+    """No training: bundled photos -> masks -> shipped generator -> paste-back -> contact sheet, and the
+    SavedModel round trip of the shipped model."""
+    from PIL import Image
+
+    from facehalluc.demo import bundled_face_photos, main
+    from facehalluc.pretrained import is_packed_dir, shipped_dir
+
+    if not bundled_face_photos():
+        pytest.skip("no bundled face photo (scikit-image / matplotlib sample data) installed")
+    if not is_packed_dir(shipped_dir()):
+        pytest.fail(f"the shipped model is missing: {shipped_dir()}")
+    out = tmp_path / "demo"
+    assert main(["--out", str(out), "--export"]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["config"] == "shipped" and "train" not in report and not (out / "run").exists()
+    n = len(bundled_face_photos())
+    assert report["photos"]["n_processed"] == n and report["photos"]["failures"] == []
+    assert report["savedmodel"]["equal_within_1e-5"] and report["savedmodel"]["face_pixels_exact"]
+    sheet = np.asarray(Image.open(out / "contact_sheet.png"))
+    # n rows of 8 columns (photo, masked, 4 blocks, out_128, paste-back), 128 px cells + 2 px padding
+    assert sheet.shape[1] == 8 * 130 + 2 and sheet.shape[0] == 14 + n * 130 + 2
+    for rec in json.loads((out / "images" / "inference_report.json").read_text())["processed"]:
+        assert Image.open(rec["pasted"]).size == Image.open(rec["input"]).size
+
+
+def test_demo_with_a_missing_model_is_a_clear_error(tmp_path, capsys):
+    from facehalluc.demo import main
+
+    assert main(["--out", str(tmp_path / "d"), "--model", str(tmp_path / "nothing")]) == 2
+    assert "nothing" in capsys.readouterr().err

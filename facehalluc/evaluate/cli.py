@@ -4,7 +4,7 @@ Two ways in:
 
     python evaluate.py --real DIR --fake DIR [--mask DIR] [--metrics match,ssim,fid,pieapp] [--out results.json]
                        [--name M]
-    python evaluate.py --model RUN_DIR|SAVEDMODEL --data FILE.h5 [--split val] [--out results.json] [--name M]
+    python evaluate.py --model default|RUN_DIR|SAVEDMODEL --data FILE.h5 [--split val] [--out results.json] [--name M]
 
 The first pairs the two folders' images by name (see ``facehalluc.evaluate.images``), the second runs our
 generator on the dataset's masked faces first (images go to ``--work-dir``, default ``<out stem>_images/``).
@@ -34,7 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     src = ap.add_argument_group("images to score (either --real/--fake or --model/--data)")
     src.add_argument("--real", help="folder of original images")
     src.add_argument("--fake", help="folder of hallucinated images (same file names)")
-    src.add_argument("--model", help="run directory (config.yaml + generator.weights.h5) or SavedModel folder")
+    src.add_argument("--model", help="'default' (the shipped generator), a run directory (config.yaml + "
+                     "generator.weights.h5) or a SavedModel folder")
     src.add_argument("--data", help="prepared dataset .h5 (with --model)")
     src.add_argument("--split", default="val", choices=("train", "val"), help="dataset split (default val)")
     src.add_argument("--mask", help="folder of face masks, same file names (non-zero = face), for the l1_bg and "

@@ -2,6 +2,8 @@
 
 Examples::
 
+    python infer.py --input photo.jpg --output out/          # the shipped model (--model default)
+    python infer.py --model default --export export/facehalluc/1
     python infer.py --model runs/paper --input photos/ --output out/ --paste-back
     python infer.py --model export/paper_savedmodel --input masked/*.png --masked --output out/
     python infer.py --model runs/paper --export export/paper_savedmodel [--all-outputs]
@@ -22,8 +24,9 @@ from ..utils.quiet import quiet_tensorflow
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="infer.py", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", required=True, help="training run directory (config.yaml + "
-                   "generator.weights.h5) or an exported SavedModel directory")
+    p.add_argument("--model", default="default", help="'default' (the generator shipped in the package, "
+                   "docs/model_card.md; used when --model is not given), a training run directory "
+                   "(config.yaml + generator.weights.h5) or an exported SavedModel directory")
     p.add_argument("--weights", help="weights file inside/outside the run directory (e.g. a snapshot); "
                    "run directories only")
     p.add_argument("--input", nargs="+", metavar="PATH", help="image files and/or directories (recursive)")
@@ -55,7 +58,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from .engine import ModelPathError, load_hallucinator
 
-    model_path = Path(args.model)
+    from ..pretrained import ShippedModelError, resolve_model
+
+    try:
+        model_path = resolve_model(args.model)
+    except ShippedModelError as e:
+        print(f"infer.py: {e}", file=sys.stderr)
+        return 2
     if args.export:
         from ..export import export_savedmodel, is_savedmodel_dir
 

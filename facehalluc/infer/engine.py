@@ -98,15 +98,20 @@ def from_savedmodel(path: str | Path) -> Hallucinator:
     return Hallucinator(cfg, "savedmodel", path, names, run_default, run_with_mask, keepalive=loaded)
 
 
-def load_hallucinator(path: str | Path, weights: str | Path | None = None) -> Hallucinator:
-    """``path``: a training run directory (``config.yaml`` + ``generator.weights.h5``) or a
-    SavedModel directory written by :func:`facehalluc.export.export_savedmodel`."""
+def load_hallucinator(path: str | Path | None = "default", weights: str | Path | None = None) -> Hallucinator:
+    """``path``: ``"default"`` / ``None`` (the generator shipped in the package), a training run directory
+    (``config.yaml`` + ``generator.weights.h5``) or a SavedModel directory written by
+    :func:`facehalluc.export.export_savedmodel`."""
     from ..export import is_savedmodel_dir
+    from ..pretrained import ShippedModelError, is_packed_dir, resolve_model
 
-    path = Path(path)
+    try:
+        path = resolve_model(path) if isinstance(path, str) or path is None else Path(path)
+    except ShippedModelError as e:
+        raise ModelPathError(str(e)) from e
     if is_savedmodel_dir(path):
         return from_savedmodel(path)
-    if (path / "config.yaml").is_file():
+    if (path / "config.yaml").is_file() or is_packed_dir(path):
         from ..train import load_generator
 
         model, cfg = load_generator(path, weights)

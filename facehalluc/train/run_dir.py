@@ -103,10 +103,18 @@ def load_generator(run_dir: str | Path, weights: str | Path | None = None) -> tu
     """Rebuilds the generator from ``run_dir/config.yaml``, loads its weights, returns the inference model.
 
     ``weights`` defaults to ``run_dir/generator.weights.h5`` (pass e.g. an epoch snapshot instead).
+    ``run_dir`` may also be ``"default"`` (the shipped model) or a folder written by
+    ``facehalluc.pretrained.pack`` (float16 weights, sha256-checked).
     The returned model takes (N, 128, 128, 3) masked faces in [0, 1] and returns a dict with
     ``out_128`` (and every ``out_r`` for the cascade regime).
     """
-    run_dir = Path(run_dir)
+    from ..pretrained import is_packed_dir, load_packed_generator, resolve_model
+
+    run_dir = resolve_model(run_dir) if isinstance(run_dir, str) else Path(run_dir)  # "default": shipped
+    if is_packed_dir(run_dir):  # the shipped model's folder (or another pack()ed one): fp16 npz + sha256
+        if weights is not None:
+            raise RunDirError(f"{run_dir}: a packed model folder has one weights file; --weights does not apply")
+        return load_packed_generator(run_dir)
     cfg_path = run_dir / CONFIG_NAME
     if not cfg_path.is_file():
         raise RunDirError(f"{cfg_path}: no config.yaml in the run directory (was it written by train.py?)")
