@@ -14,7 +14,9 @@ setup(
     packages=find_packages(include=["facehalluc", "facehalluc.*"]),
     include_package_data=True,
     # the shipped generator (docs/model_card.md): float16 weights, config, manifest with the sha256
-    package_data={"facehalluc.pretrained": ["shipped/*.npz", "shipped/*.yaml", "shipped/*.json", "shipped/*.png"]},
+    package_data={"facehalluc.pretrained": ["shipped/*.npz", "shipped/*.yaml", "shipped/*.json", "shipped/*.png"],
+                  # the web page of `python -m facehalluc.app` (docs/app.md)
+                  "facehalluc.app": ["static/*.html"]},
     install_requires=[
         "tensorflow==2.21.*",
         "keras==3.15.*",
@@ -32,8 +34,11 @@ setup(
         "tensorboard>=2.21,<2.22",
     ],
     extras_require={
-        "test": ["pytest>=8", "pytest-xdist>=3.5", "pytest-timeout>=2.2"],
+        # selenium drives Debian's chromium + chromium-driver in tests/test_app.py (skipped without them)
+        "test": ["pytest>=8", "pytest-xdist>=3.5", "pytest-timeout>=2.2", "selenium>=4.20"],
         "gpu": ["tensorflow[and-cuda]==2.21.*"],
+        # `python -m facehalluc.app` (docs/app.md) needs only the standard library (http.server)
+        "app": [],
     },
     entry_points={
         "console_scripts": [

@@ -41,9 +41,22 @@ def paste_back(photo: np.ndarray, crop: np.ndarray, matrix: np.ndarray, feather:
     size = crop_f.shape[0]
     h, w = photo.shape[:2]
     m = np.asarray(matrix, np.float64)
+    # Only the photo region the crop covers is warped and blended (a 4000x4000 photo with a 300-pixel
+    # face: ~1 % of the work): the crop square's corners mapped into the photo, plus a 2-pixel margin.
+    corners = np.array([[-0.5, -0.5, 1], [size - 0.5, -0.5, 1], [-0.5, size - 0.5, 1], [size - 0.5, size - 0.5, 1]])
+    xy = corners @ invert_affine(m).T
+    x0, y0 = (max(0, int(np.floor(v)) - 2) for v in xy.min(0))
+    x1, y1 = min(w, int(np.ceil(xy[:, 0].max())) + 3), min(h, int(np.ceil(xy[:, 1].max())) + 3)
+    out = photo.copy()
+    if x1 <= x0 or y1 <= y0:
+        return out
+    roi = m.copy()
+    roi[:, 2] += m[:, :2] @ [x0, y0]  # ROI pixel q is photo pixel q + (x0, y0)
     flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
-    warped = cv2.warpAffine(crop_f, m, (w, h), flags=flags, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-    alpha = cv2.warpAffine(feather_alpha(size, feather), m, (w, h), flags=flags,
+    warped = cv2.warpAffine(crop_f, roi, (x1 - x0, y1 - y0), flags=flags, borderMode=cv2.BORDER_CONSTANT,
+                            borderValue=0)
+    alpha = cv2.warpAffine(feather_alpha(size, feather), roi, (x1 - x0, y1 - y0), flags=flags,
                            borderMode=cv2.BORDER_CONSTANT, borderValue=0)[..., None]
-    out = photo.astype(np.float32) / 255.0 * (1.0 - alpha) + np.clip(warped, 0.0, 1.0) * alpha
-    return np.round(np.clip(out, 0.0, 1.0) * 255.0).astype(np.uint8)
+    part = photo[y0:y1, x0:x1].astype(np.float32) / 255.0 * (1.0 - alpha) + np.clip(warped, 0.0, 1.0) * alpha
+    out[y0:y1, x0:x1] = np.round(np.clip(part, 0.0, 1.0) * 255.0).astype(np.uint8)
+    return out
