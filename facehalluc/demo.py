@@ -424,6 +424,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("demo_out"))
     p.add_argument("--model", default="default", help="without --train: 'default' (the shipped generator), "
                    "a run directory or a SavedModel")
+    p.add_argument("--heldout", action="store_true", help="with --data in LFW layout, without --train: one "
+                   "photo per person of the identities held out of the shipped model's training (the val "
+                   "split of data/prepare.py: hash of the folder name, val_fraction 0.05)")
     p.add_argument("--export", action="store_true", help="without --train: also export the model as a "
                    "SavedModel, reload it with TensorFlow alone and compare (always done with --train)")
     t = p.add_argument_group("--train: train a model first (minutes), instead of using the shipped one")
@@ -443,10 +446,23 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _listed_photos(data: Path, limit: int | None) -> list[Path]:
+def _listed_photos(data: Path, limit: int | None, heldout: bool = False, val_fraction: float = 0.05) -> list[Path]:
+    """Photos under ``data`` (sorted).  ``heldout``: ``data`` is identity-per-folder (LFW layout); keep the
+    first photo of each person whom ``data/prepare.py``'s identity split puts in val (never trained on)."""
+    from .data.schema import VAL
+    from .data.split import split_of
     from .infer import list_inputs
 
     files = sorted(list_inputs([data]))
+    if heldout:
+        seen: set[str] = set()
+        keep = []
+        for f in files:
+            person = f.parent.name
+            if person not in seen and split_of(person, str(f), val_fraction) == VAL:
+                seen.add(person)
+                keep.append(f)
+        files = keep
     return files[:limit] if limit else files
 
 
@@ -460,7 +476,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.train:
         from .infer.engine import ModelPathError
 
-        photos = _listed_photos(args.data, args.limit) if args.data is not None else None
+        if args.heldout and args.data is None:
+            print("--heldout needs --data DIR (identity-per-folder photos, e.g. ../shared/data/lfw)", file=sys.stderr)
+            return 2
+        photos = _listed_photos(args.data, args.limit, args.heldout) if args.data is not None else None
         try:
             r = run_model_demo(args.out, args.model, photos, export=args.export)
         except (ModelPathError, FileNotFoundError) as e:

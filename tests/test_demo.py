@@ -60,3 +60,19 @@ def test_demo_with_a_missing_model_is_a_clear_error(tmp_path, capsys):
 
     assert main(["--out", str(tmp_path / "d"), "--model", str(tmp_path / "nothing")]) == 2
     assert "nothing" in capsys.readouterr().err
+
+
+def test_heldout_photo_selection_uses_the_identity_split(tmp_path):
+    from facehalluc.data.schema import VAL
+    from facehalluc.data.split import split_of
+    from facehalluc.demo import _listed_photos
+
+    names = [f"Person_{i:03d}" for i in range(200)]
+    for n in names:
+        for k in (1, 2):
+            (tmp_path / n).mkdir(exist_ok=True)
+            (tmp_path / n / f"{n}_{k:04d}.jpg").write_bytes(b"")
+    got = _listed_photos(tmp_path, None, heldout=True)
+    want = [tmp_path / n / f"{n}_0001.jpg" for n in names if split_of(n, "", 0.05) == VAL]
+    assert got == want and 0 < len(got) < 30  # ~5 % of 200 people, one photo each
+    assert _listed_photos(tmp_path, 3, heldout=True) == want[:3]
