@@ -35,6 +35,12 @@ def load_predictor(model_path: str | Path) -> tuple[Predictor, str]:
     if hallucinator.source == "savedmodel":
         return predict, f"SavedModel {model_path}"
     cfg = hallucinator.cfg
+    from facehalluc.pretrained import is_packed_dir, read_manifest
+
+    if hallucinator.path is not None and is_packed_dir(hallucinator.path):
+        sha = read_manifest(hallucinator.path)["sha256"]
+        return predict, (f"packed model {hallucinator.path} (config {cfg.name}, float16 weights sha256 "
+                         f"{sha[:16]}…)")
     return predict, f"run directory {model_path} (config {cfg.name}, regime {cfg.train.regime})"
 
 
