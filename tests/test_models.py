@@ -140,12 +140,13 @@ def test_all_presets_share_the_paper_architecture():
     paper = load_config("paper")
     for name in PRESETS:
         cfg = load_config(name)
-        if name not in ("tiny", "cpu"):
+        if name not in ("tiny", "cpu", "shipped"):
             assert cfg.model == paper.model, name
-    # the CPU preset: only widths and the two documented readings differ from paper's model
-    cpu = load_config("cpu").model
+    # the CPU presets: only widths and the two documented readings differ from paper's model
     import dataclasses
-    assert dataclasses.replace(cpu, width_divisor=1, pyramid_antialias=False, ps_init="default") == paper.model
+    for name in ("cpu", "shipped"):
+        m = load_config(name).model
+        assert dataclasses.replace(m, width_divisor=1, pyramid_antialias=False, ps_init="default") == paper.model
     assert load_config("ablation_l2").loss.pixel == "l2"
     assert not load_config("ablation_no_adv").loss.use_adv
     assert not load_config("ablation_no_id").loss.use_id

@@ -215,7 +215,12 @@ def test_experiment_end_to_end_and_resume(tiny_setup, tmp_path):
     h5, (gen0, gen1) = tiny_setup
     out = tmp_path / "exp"
     base = ["--data", str(h5), "--out", str(out), "--seeds", "0", "1", *TINY]
+    from tensorflow.python.framework import config as tf_config
+
+    was_on = tf_config.is_op_determinism_enabled()
     res = _run([*base, "--model", str(gen0)])
+    # determinism is on only during the run: left on, it would turn XLA off for every later model
+    assert tf_config.is_op_determinism_enabled() == was_on
     assert res["final"] and sorted(res["summary"]) == ["real", "real+halluc"]
     assert res["command"].startswith("python -m facehalluc.recognition.experiment --data ")
     assert res["train"] == {"n_identities": 9, "n_real": 36, "min_images": 3, "steps_per_real_epoch": 3}

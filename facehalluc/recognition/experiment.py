@@ -62,7 +62,7 @@ from . import data as rdata
 from . import roc as rroc
 from .model import ARCHS, RecognizerConfig
 from .report import aggregate, markdown_table, plot_rocs, sample_grid
-from .train import ConcatImages, TrainConfig, embed, enable_determinism, train_recognizer
+from .train import ConcatImages, TrainConfig, embed, op_determinism, train_recognizer
 
 ARMS = ("real", "real+halluc", "real+masked")
 RECORD_VERSION = 1
@@ -142,6 +142,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 # ------------------------------------------------------------------------------------------- run
 def run_experiment(args: argparse.Namespace, argv: Sequence[str] | None = None) -> dict:
+    """Runs (or resumes) every arm and seed of ``args`` with TensorFlow's op determinism on, restored after."""
+    with op_determinism():
+        return _run_experiment(args, argv)
+
+
+def _run_experiment(args: argparse.Namespace, argv: Sequence[str] | None = None) -> dict:
     t_start = time.perf_counter()
     progress = not args.no_progress
     out = Path(args.out)
@@ -252,7 +258,6 @@ def run_experiment(args: argparse.Namespace, argv: Sequence[str] | None = None) 
         return {**common, "arm": arm, "budget": args.budget, "halluc": halluc_source}
 
     # ---- runs
-    enable_determinism()
     records: dict[str, dict[int, dict]] = {arm: {} for arm in arms}
     ran, reused = [], []
     results_path = out / "results.json"

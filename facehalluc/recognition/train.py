@@ -16,6 +16,8 @@ from __future__ import annotations
 import math
 import time
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -59,16 +61,25 @@ class ConcatImages:
         return out
 
 
-def enable_determinism() -> None:
+@contextmanager
+def op_determinism() -> Iterator[None]:
+    """TensorFlow's op determinism on inside the block and restored afterwards (it is process-wide: left
+    on, it would also disable XLA for every later Keras model of the process)."""
     import keras
 
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
+    if keras.backend.backend() != "tensorflow":
+        yield
+        return
+    import tensorflow as tf
+    from tensorflow.python.framework import config as tf_config
 
-        try:
-            tf.config.experimental.enable_op_determinism()
-        except Exception:  # noqa: BLE001 - older TF: best effort
-            pass
+    was_on = tf_config.is_op_determinism_enabled()
+    tf.config.experimental.enable_op_determinism()
+    try:
+        yield
+    finally:
+        if not was_on:
+            tf_config.disable_op_determinism()
 
 
 def batch_order(n: int, steps: int, batch_size: int, rng: np.random.Generator):
