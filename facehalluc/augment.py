@@ -65,27 +65,17 @@ class AugmentInterrupted(RuntimeError):
 
 
 # ------------------------------------------------------------------------------------------ model
-def default_model_path() -> Path | None:
-    """Location of the generator shipped in the package (None when this installation lacks it)."""
-    from .pretrained import is_packed_dir, shipped_dir
-
-    d = shipped_dir()
-    return d if is_packed_dir(d) else None
-
-
 def resolve_model(spec: str) -> Path:
-    """``--model`` value -> a run directory, packed model or SavedModel path.  ``default`` names the
-    shipped model; when this installation lacks it a clear :class:`AugmentError` says what is missing."""
-    if spec == "default":
-        path = default_model_path()
-        if path is None:
-            raise AugmentError(
-                "--model default: the shipped generator is missing from this installation "
-                "(facehalluc/pretrained/shipped has no manifest.json; reinstall facehalluc). Pass a training "
-                "run directory (config.yaml + generator.weights.h5, from train.py) or a SavedModel "
-                "directory (from infer.py --export) instead.")
-        return path
-    path = Path(spec)
+    """``--model`` value -> a run directory, packed model or SavedModel path (``default``: the shipped model,
+    :func:`facehalluc.pretrained.resolve_model`; when this installation lacks it, an :class:`AugmentError`
+    says what is missing)."""
+    from .pretrained import ShippedModelError
+    from .pretrained import resolve_model as resolve_spec
+
+    try:
+        path = resolve_spec(spec)
+    except ShippedModelError as e:
+        raise AugmentError(str(e)) from e
     if not path.exists():
         raise AugmentError(f"--model {spec}: no such run directory or SavedModel")
     return path

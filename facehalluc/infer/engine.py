@@ -103,7 +103,7 @@ def load_hallucinator(path: str | Path | None = "default", weights: str | Path |
     (``config.yaml`` + ``generator.weights.h5``) or a SavedModel directory written by
     :func:`facehalluc.export.export_savedmodel`."""
     from ..export import is_savedmodel_dir
-    from ..pretrained import ShippedModelError, is_packed_dir, resolve_model
+    from ..pretrained import ShippedModelError, resolve_model
 
     try:
         path = resolve_model(path) if isinstance(path, str) or path is None else Path(path)
@@ -111,7 +111,7 @@ def load_hallucinator(path: str | Path | None = "default", weights: str | Path |
         raise ModelPathError(str(e)) from e
     if is_savedmodel_dir(path):
         return from_savedmodel(path)
-    if (path / "config.yaml").is_file() or is_packed_dir(path):
+    if (path / "config.yaml").is_file():  # a run directory, or a packed (shipped) folder
         from ..train import load_generator
 
         model, cfg = load_generator(path, weights)

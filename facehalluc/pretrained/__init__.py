@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from ..config import load_config
+from ..weights import sha256_file
 
 DEFAULT_NAME = "default"
 MANIFEST_NAME = "manifest.json"
@@ -73,12 +74,6 @@ def read_manifest(path: str | Path | None = None) -> dict[str, Any]:
     return json.loads((d / MANIFEST_NAME).read_text(encoding="utf-8"))
 
 
-def _sha256(path: Path) -> str:
-    from ..weights import sha256_file
-
-    return sha256_file(path)
-
-
 def load_packed_generator(path: str | Path | None = None):
     """(inference model, config) from a packed folder (default: the shipped one), after its sha256 check.
 
@@ -95,7 +90,7 @@ def load_packed_generator(path: str | Path | None = None):
     wpath = d / manifest.get("weights", WEIGHTS_NAME)
     if not wpath.is_file():
         raise ShippedModelError(f"{wpath}: weights file missing")
-    digest = _sha256(wpath)
+    digest = sha256_file(wpath)
     if digest != manifest.get("sha256"):
         raise ShippedModelError(f"{wpath}: sha256 {digest} does not match the manifest's "
                                 f"{manifest.get('sha256')} (corrupt or replaced file; reinstall facehalluc)")
@@ -128,7 +123,7 @@ def read_train_median(path: str | Path | None = None) -> np.ndarray:
     p = d / MEDIAN_NAME
     if "train_median_sha256" not in manifest or not p.is_file():
         raise ShippedModelError(f"{d}: no training-median image was packed with this model")
-    if _sha256(p) != manifest["train_median_sha256"]:
+    if sha256_file(p) != manifest["train_median_sha256"]:
         raise ShippedModelError(f"{p}: sha256 does not match the manifest")
     return np.asarray(Image.open(p).convert("RGB"))
 
@@ -168,7 +163,7 @@ def pack(run_dir: str | Path, out_dir: str | Path, *, provenance: dict[str, Any]
     manifest: dict[str, Any] = {
         "format": FORMAT,
         "weights": WEIGHTS_NAME,
-        "sha256": _sha256(wpath),
+        "sha256": sha256_file(wpath),
         "bytes": wpath.stat().st_size,
         "parameters": int(sum(a.size for a in arrays.values())),
         "config": cfg.name,
@@ -177,7 +172,7 @@ def pack(run_dir: str | Path, out_dir: str | Path, *, provenance: dict[str, Any]
         from ..utils.atomic import atomic_write_png
 
         mp = atomic_write_png(out_dir / MEDIAN_NAME, np.clip(np.round(train_median), 0, 255).astype(np.uint8))
-        manifest["train_median_sha256"] = _sha256(mp)
+        manifest["train_median_sha256"] = sha256_file(mp)
     if check_faces is not None:
         fp32, _ = load_generator(run_dir)
         atomic_write_text(out_dir / MANIFEST_NAME, json.dumps(manifest, indent=2) + "\n")

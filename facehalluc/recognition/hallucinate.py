@@ -28,25 +28,18 @@ import h5py
 import numpy as np
 
 from ..utils.atomic import atomic_path
+from ..weights import sha256_file
 from .data import iter_blocks, resize_uint8
 
 FINGERPRINT_FILES = ("config.yaml", "generator.weights.h5", "manifest.json", "generator.fp16.npz",
                      "facehalluc_config.yaml", "saved_model.pb", "fingerprint.pb")
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def model_fingerprint(spec: str | Path) -> tuple[str, str]:
     """(resolved path, fingerprint) of a ``--model`` value: sha256 over its weight / config files."""
     from ..pretrained import resolve_model
 
-    path = resolve_model(str(spec)) if str(spec) == "default" else Path(spec)
+    path = resolve_model(str(spec))  # "default" -> the shipped folder, anything else -> Path(spec)
     if not path.exists():
         raise FileNotFoundError(f"--model {spec}: no such run directory or SavedModel")
     files = [path / n for n in FINGERPRINT_FILES if (path / n).is_file()]
@@ -56,7 +49,7 @@ def model_fingerprint(spec: str | Path) -> tuple[str, str]:
         raise FileNotFoundError(f"--model {spec}: {path} holds no generator weights or config")
     h = hashlib.sha256()
     for f in files:
-        h.update(f.name.encode() + b"\0" + _sha256(f).encode())
+        h.update(f.name.encode() + b"\0" + sha256_file(f).encode())
     return str(path), h.hexdigest()[:16]
 
 
@@ -128,7 +121,7 @@ def augment_dir_fingerprint(folder: Path) -> str:
     if not m.is_file():
         raise FileNotFoundError(f"--halluc-dir {folder}: no manifest.csv (write the folder with "
                                 f"python -m facehalluc.augment)")
-    return _sha256(m)[:16]
+    return sha256_file(m)[:16]
 
 
 def load_augment_dir(folder: Path, sources: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
