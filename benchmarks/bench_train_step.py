@@ -82,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, default=5, help="timed steps after one warm-up step")
     p.add_argument("--xla", action="store_true", help="jit_compile the train step")
     p.add_argument("--threads", type=int, default=0, help="intra/inter-op threads (0 = TF default)")
+    p.add_argument("--precision", choices=("float32", "bf16", "fp16"), default="float32",
+                   help="keras mixed-precision policy for the step (train.py --mixed-precision)")
     p.add_argument("overrides", nargs="*")
     args = p.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -100,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
                                           make_optimizers)
 
     cfg = load_config(args.config, ["weights.allow_random=true", *args.overrides])
+    if args.precision != "float32":
+        keras.mixed_precision.set_global_policy("mixed_bfloat16" if args.precision == "bf16" else "mixed_float16")
     bs = args.batch or cfg.train.batch_size
     res = tuple(cfg.model.resolutions)
     keras.utils.set_random_seed(0)
@@ -138,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     gflop_img = sum(fl.values()) / 1e9
     gflop = gflop_img * bs
     print(f"config={cfg.name} regime={cfg.train.regime} batch={bs} xla={args.xla} threads={args.threads or 'default'} "
+          f"precision={args.precision} "
           f"params(G)={trainer.generator.count_params() / 1e6:.1f}M")
     print(f"build {build_s:.1f} s; trace + first step {first_s:.1f} s")
     print(f"s/step {s_step:.3f}   images/s {bs / s_step:.2f}")

@@ -69,6 +69,11 @@ class ModelConfig:
     d_min_size: int = 4
     # Per-image probability = mean of the sigmoid patch map ("mean") or the patch map itself ("patch").
     d_output: Literal["mean", "patch"] = "mean"
+    # loss.adv_kind="projected" only (not the paper; facehalluc.models.projected): the frozen AlexNet ReLU
+    # layers (1..5) the heads look at, the width of the fixed random 1x1 projections and of each head.
+    pd_layers: tuple[int, ...] = (1, 2, 5)
+    pd_proj_channels: int = 64
+    pd_head_channels: int = 64
 
 
 @dataclass
@@ -104,6 +109,21 @@ class LossConfig:
     # Eq. 5 sums over pixels; "sum_mean_batch" sums per image and averages over the batch,
     # "sum" also sums over the batch, "mean" averages over pixels too.
     tv_reduction: Literal["sum_mean_batch", "sum", "mean"] = "sum_mean_batch"
+    # --- the adversarial term beyond the paper (docs/faithfulness.md, "CPU realism recipe") ---
+    # "lsgan": the paper's CASIA-Net discriminator per block with Eq. 3; "projected": a discriminator on
+    # frozen AlexNet features with trainable heads (facehalluc.models.projected), hinge loss, logits weighted
+    # by the hallucinated (non-face) share of each location.
+    adv_kind: Literal["lsgan", "projected"] = "lsgan"
+    # Blocks that get a discriminator and the adversarial term; empty = every block (the paper).
+    adv_resolutions: tuple[int, ...] = ()
+    # DiffAugment policies applied to everything the discriminators see (comma list of color, translation,
+    # cutout; empty = none, the paper).
+    adv_diffaugment: str = ""
+    # The adversarial weight grows linearly from 0 to lambda_adv over this many generator steps (0 = at once).
+    adv_ramp_steps: int = 0
+    # Feature matching (pix2pixHD): L1 between the projected discriminator's head features of the real and
+    # the synthetic image, weighted like the logits; 0 = off (the paper has none).
+    lambda_fm: float = 0.0
 
 
 @dataclass
@@ -120,6 +140,9 @@ class TrainConfig:
     checkpoint_every_steps: int = 500
     seed: int = 0
     mixed_precision: bool = False
+    # The low-precision type when mixed_precision is on: float16 (with loss scaling) or bfloat16 (no loss
+    # scaling needed; fast on CPUs with AVX512-BF16 / AMX, see docs/performance.md).
+    mixed_precision_dtype: Literal["float16", "bfloat16"] = "float16"
     xla: bool = False
     strategy: Literal["auto", "default", "mirrored", "multiworker"] = "auto"
     # Discriminator batch norm over several replicas: statistics of the whole global batch, all-reduced
@@ -168,6 +191,9 @@ class DataConfig:
     mirror: bool = True
     shuffle_buffer: int = 2048
     val_fraction: float = 0.05
+    # Share of the held-out identities (u < val_fraction) that data/prepare.py puts in the *test* split
+    # (u < test_share * val_fraction): never used for any choice; val is what choices are made on.
+    test_share: float = 0.5
     split_by: Literal["identity", "image"] = "identity"
     cache_in_memory: bool = True
 
@@ -313,9 +339,33 @@ def shipped() -> Config:
     return cfg
 
 
+def realism() -> Config:
+    """The CPU realism recipe (issue 19; docs/results.md, *The adversarial stage at CPU scale*): ``shipped``'s
+    generator fine-tuned, from the shipped weights (``train.py --init-from default``), against a projected
+    discriminator on frozen AlexNet features (not the paper's CASIA-Net: docs/faithfulness.md).
+
+    Differs from ``shipped``: adversarial term on, ``loss.adv_kind=projected`` on blocks 64 and 128 only, hinge
+    loss with logits weighted by the hallucinated share of each location, λ_adv 0.1 ramped up over 500 steps,
+    feature matching λ_fm 0.1, the paper's learning rates (G 1e-4, D 2e-4).
+    """
+    cfg = shipped()
+    cfg.name = "realism"
+    cfg.loss.use_adv = True
+    cfg.loss.adv_kind = "projected"
+    cfg.loss.adv_resolutions = (64, 128)
+    cfg.loss.lambda_adv = 0.1
+    cfg.loss.adv_ramp_steps = 500
+    cfg.loss.lambda_fm = 0.1
+    cfg.train.g_lr = 1e-4
+    cfg.train.d_lr = 2e-4
+    cfg.train.checkpoint_every_steps = 250
+    return cfg
+
+
 PRESETS: dict[str, Callable[[], Config]] = {
     f.__name__: f
-    for f in (paper, progan, ablation_l2, ablation_no_adv, ablation_no_id, ablation_no_pc, tiny, cpu, shipped)
+    for f in (paper, progan, ablation_l2, ablation_no_adv, ablation_no_id, ablation_no_pc, tiny, cpu, shipped,
+              realism)
 }
 
 
@@ -483,10 +533,46 @@ def validate(cfg: Config) -> None:
         raise ConfigError(f"model.width_divisor must be a power of two (1, 2, 4, ...), got {m.width_divisor}")
     if not 0.0 < m.mask_threshold <= 1.0:
         raise ConfigError("model.mask_threshold must be in (0, 1]")
+    lc = cfg.loss
+    if set(lc.adv_resolutions) - set(m.resolutions):
+        raise ConfigError(f"loss.adv_resolutions {lc.adv_resolutions} must be drawn from model.resolutions "
+                          f"{m.resolutions}")
+    if lc.adv_kind == "projected" and lc.use_adv and min(adv_resolutions(cfg)) < 32:
+        raise ConfigError("loss.adv_kind=projected needs loss.adv_resolutions >= 32 (AlexNet features), e.g. "
+                          "loss.adv_resolutions=[64,128]")
+    if lc.lambda_fm and lc.adv_kind != "projected":
+        raise ConfigError("loss.lambda_fm (feature matching) needs loss.adv_kind=projected")
+    if lc.adv_ramp_steps < 0:
+        raise ConfigError("loss.adv_ramp_steps must be >= 0")
+    try:
+        parse_diffaugment(lc.adv_diffaugment)
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
+    if not 0.0 <= cfg.data.test_share <= 1.0:
+        raise ConfigError("data.test_share must be in [0, 1]")
     if cfg.train.batch_size < 1:
         raise ConfigError("train.batch_size must be >= 1")
     if cfg.preprocess.output_size != m.resolutions[-1]:
         raise ConfigError("preprocess.output_size must equal the largest model resolution")
+
+
+DIFFAUGMENT_POLICIES = ("color", "translation", "cutout")
+
+
+def parse_diffaugment(text: str) -> tuple[str, ...]:
+    """``loss.adv_diffaugment`` -> the policy names (ValueError for an unknown one)."""
+    names = tuple(t.strip() for t in str(text).split(",") if t.strip())
+    bad = [n for n in names if n not in DIFFAUGMENT_POLICIES]
+    if bad:
+        raise ValueError(f"loss.adv_diffaugment: unknown policies {bad}; choose from {list(DIFFAUGMENT_POLICIES)}")
+    return names
+
+
+def adv_resolutions(cfg: Config) -> tuple[int, ...]:
+    """The blocks with a discriminator (``loss.adv_resolutions``, empty = all); () without the adversarial term."""
+    if not cfg.loss.use_adv:
+        return ()
+    return tuple(sorted(cfg.loss.adv_resolutions)) if cfg.loss.adv_resolutions else tuple(cfg.model.resolutions)
 
 
 def describe(cfg: Config) -> str:

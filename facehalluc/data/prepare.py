@@ -34,8 +34,8 @@ import numpy as np
 import yaml
 
 from ..config import Config, PreprocessConfig, load_config
-from .schema import FORMAT_VERSION, IMAGE_KEYS, N_LANDMARKS, SIZE, _utc_now
-from .split import split_of
+from .schema import FORMAT_VERSION, IMAGE_KEYS, N_LANDMARKS, SIZE, TEST, TEST_ATTR, _utc_now
+from .split import assign_splits
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif", ".jfif")
 MANIFEST_VERSION = 1
@@ -67,11 +67,12 @@ class PrepareResult:
     wall_seconds: float
     report_path: Path
     skipped_path: Path
+    n_test: int = 0
 
     def summary(self) -> str:
         reasons = ", ".join(f"{k}={v}" for k, v in sorted(self.skipped_by_reason.items())) or "none"
         return (f"{self.out}: {self.n_faces} faces from {self.n_files} files "
-                f"({self.n_train} train / {self.n_val} val), {self.n_skipped} skipped ({reasons}), "
+                f"({self.n_train} train / {self.n_val} val / {self.n_test} test), {self.n_skipped} skipped ({reasons}), "
                 f"{self.wall_seconds:.1f} s")
 
 
@@ -173,7 +174,7 @@ def _chunks(files: list[SourceFile], size: int) -> list[list[SourceFile]]:
 
 # ------------------------------------------------------------------------------------------- merge
 def _merge(work: Path, n_chunks: int, out: Path, pcfg: PreprocessConfig, val_fraction: float,
-           split_by: str, extra_attrs: dict[str, str]) -> dict:
+           split_by: str, extra_attrs: dict[str, str], test_fraction: float = 0.0) -> dict:
     counts = []
     for i in range(n_chunks):
         with np.load(_chunk_path(work, i), allow_pickle=False) as z:
@@ -214,8 +215,7 @@ def _merge(work: Path, n_chunks: int, out: Path, pcfg: PreprocessConfig, val_fra
                 outside_all.append(c["outside"])
                 skipped += list(zip(map(str, c["skip_source"]), map(str, c["skip_code"]),
                                     map(str, c["skip_reason"])))
-            split = np.array([split_of(i, s, val_fraction, split_by) for i, s in zip(identities, sources)],
-                             dtype=np.uint8)
+            split = assign_splits(identities, sources, val_fraction, split_by, test_fraction)
             f.create_dataset("source", data=np.array(sources, dtype=object), dtype=str_dt, shape=(n,))
             f.create_dataset("identity", data=np.array(identities, dtype=object), dtype=str_dt, shape=(n,))
             f.create_dataset("split", data=split, shape=(n,), dtype=np.uint8)
@@ -224,6 +224,8 @@ def _merge(work: Path, n_chunks: int, out: Path, pcfg: PreprocessConfig, val_fra
             f.attrs["created"] = _utc_now()
             for key, value in extra_attrs.items():
                 f.attrs[key] = value
+            if test_fraction > 0:
+                f.attrs[TEST_ATTR] = float(test_fraction)
         os.replace(tmp, out)
     finally:
         if tmp.exists():
@@ -338,7 +340,8 @@ def prepare_dataset(src: str | Path, out: str | Path, cfg: Config | None = None,
             bar.close()
 
     merged = _merge(work, len(chunks), out, pcfg, vf, sb,
-                    {"source_dir": str(root.resolve()), "val_fraction": str(vf), "split_by": sb})
+                    {"source_dir": str(root.resolve()), "val_fraction": str(vf), "split_by": sb},
+                    test_fraction=vf * cfg.data.test_share)
     wall = time.perf_counter() - t0
     skipped = merged["skipped"]
     by_reason = dict(sorted(Counter(code for _, code, _ in skipped).items()))
@@ -360,7 +363,9 @@ def prepare_dataset(src: str | Path, out: str | Path, cfg: Config | None = None,
         "n_train": int((split == 0).sum()), "n_val": int((split == 1).sum()),
         "n_identities_train": len({i for i, s in zip(ids, split) if s == 0}),
         "n_identities_val": len({i for i, s in zip(ids, split) if s == 1}),
-        "val_fraction": vf, "split_by": sb,
+        "n_test": int((split == TEST).sum()),
+        "n_identities_test": len({i for i, s in zip(ids, split) if s == TEST}),
+        "val_fraction": vf, "test_fraction": vf * cfg.data.test_share, "split_by": sb,
         "n_photos_with_several_faces": merged["n_multi_face"],
         "crop_outside_photo": {
             "share_of_faces": float((outside > 0).mean()) if outside.size else 0.0,
@@ -376,7 +381,8 @@ def prepare_dataset(src: str | Path, out: str | Path, cfg: Config | None = None,
     shutil.rmtree(work, ignore_errors=True)
     return PrepareResult(out=out, n_files=len(file_list), n_faces=report["n_faces"], n_skipped=len(skipped),
                          skipped_by_reason=by_reason, n_train=report["n_train"], n_val=report["n_val"],
-                         wall_seconds=wall, report_path=report_path, skipped_path=skipped_path)
+                         wall_seconds=wall, report_path=report_path, skipped_path=skipped_path,
+                         n_test=report["n_test"])
 
 
 # --------------------------------------------------------------------------------------------- CLI

@@ -8,7 +8,7 @@ Datasets (N = number of faces, all in the 128x128 aligned frame)::
     /landmarks  (N,68,2)      float32 (x, y) landmarks in the aligned frame (pixel centres at .5)
     /source     (N,)          utf-8   the source file, relative to the folder that was prepared
     /identity   (N,)          utf-8   person identity (LFW folder name, or the file stem)
-    /split      (N,)          uint8   0 = train, 1 = val
+    /split      (N,)          uint8   0 = train, 1 = val, 2 = test (files with a ``test_fraction`` attribute)
 
 File attributes: ``format_version`` = 1, ``preprocess_config`` (YAML text of the PreprocessConfig
 used), ``created`` (ISO 8601 UTC time).  Writers always write to a temporary file and rename it
@@ -28,8 +28,10 @@ from ..utils.atomic import atomic_path
 FORMAT_VERSION = 1
 SIZE = 128
 N_LANDMARKS = 68
-TRAIN, VAL = 0, 1
-SPLIT_CODES: dict[str, int] = {"train": TRAIN, "val": VAL}
+TRAIN, VAL, TEST = 0, 1, 2
+SPLIT_CODES: dict[str, int] = {"train": TRAIN, "val": VAL, "test": TEST}
+#: file attribute written by :func:`facehalluc.data.split.add_test_split`; a file without it has no test split
+TEST_ATTR = "test_fraction"
 
 IMAGE_KEYS = ("aligned", "masked", "mask")
 STRING_KEYS = ("source", "identity")
@@ -71,8 +73,8 @@ class FaceArrays:
                 raise DatasetFormatError(f"{where}: {key} has {len(getattr(self, key))} entries, expected {n}")
         if n and (self.mask.max() > 1):
             raise DatasetFormatError(f"{where}: mask values must be 0 or 1")
-        if n and (self.split.max() > 1):
-            raise DatasetFormatError(f"{where}: split values must be 0 (train) or 1 (val)")
+        if n and (self.split.max() > 2):
+            raise DatasetFormatError(f"{where}: split values must be 0 (train), 1 (val) or 2 (test)")
 
     @staticmethod
     def concatenate(parts: list["FaceArrays"]) -> "FaceArrays":
@@ -178,15 +180,32 @@ def read_arrays(path: str | Path, split: str | None = None) -> FaceArrays:
             split=split_arr[sel])
 
 
+class NoTestSplitError(ValueError):
+    """The file was written before the test split existed (its held-out identities are all "val")."""
+
+
 def split_code(split: str, path: str | Path | None = None) -> int:
+    """The code of ``split`` in the file's /split.  ``"test"`` needs a file whose held-out identities were
+    divided into val and test (:func:`facehalluc.data.split.add_test_split`); an older file raises
+    :class:`NoTestSplitError` naming the command that adds it (nothing is re-split silently)."""
     if split not in SPLIT_CODES:
         where = f"{path}: " if path is not None else ""
         raise ValueError(f"{where}split must be one of {list(SPLIT_CODES)}, got {split!r}")
+    if split == "test" and path is not None and not has_test_split(path):
+        raise NoTestSplitError(
+            f"{path}: has no test split (written before facehalluc 0.2: all held-out identities are 'val'); "
+            f"add one with `python -m facehalluc.data.split add-test {path}` (train is unchanged; a share of "
+            f"the val identities becomes test)")
     return SPLIT_CODES[split]
 
 
+def has_test_split(path: str | Path) -> bool:
+    with h5py.File(path, "r") as f:
+        return TEST_ATTR in f.attrs
+
+
 def count_examples(h5_path: str | Path, split: str = "train") -> int:
-    """Number of faces of ``split`` ("train" or "val") in a dataset file."""
+    """Number of faces of ``split`` ("train", "val" or "test") in a dataset file."""
     check_file(h5_path)
     code = split_code(split, h5_path)
     with h5py.File(h5_path, "r") as f:

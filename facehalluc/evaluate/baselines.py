@@ -302,7 +302,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m facehalluc.evaluate.baselines", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", required=True, help="prepared dataset .h5")
-    ap.add_argument("--split", default="val", choices=("train", "val"), help="faces to fill (default val)")
+    ap.add_argument("--split", default="val", choices=("train", "val", "test"), help="faces to fill (default val)")
     ap.add_argument("--out", required=True, help="output folder")
     ap.add_argument("--limit", type=int, help="only the first N faces of the split (file order)")
     ap.add_argument("--methods", default=",".join(METHODS), help=f"comma list (default {','.join(METHODS)})")

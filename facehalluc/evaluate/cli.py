@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--model", help="'default' (the shipped generator), a run directory (config.yaml + "
                      "generator.weights.h5) or a SavedModel folder")
     src.add_argument("--data", help="prepared dataset .h5 (with --model)")
-    src.add_argument("--split", default="val", choices=("train", "val"), help="dataset split (default val)")
+    src.add_argument("--split", default="val", choices=("train", "val", "test"), help="dataset split (default val; 'test' for final numbers only: docs/evaluation.md)")
     src.add_argument("--mask", help="folder of face masks, same file names (non-zero = face), for the l1_bg and "
                                     "spectrum proxies (default: a 'mask' folder beside --real, if any)")
     src.add_argument("--work-dir", help="where --model writes its real/fake PNGs (default: <out stem>_images)")

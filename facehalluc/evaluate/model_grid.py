@@ -81,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--baselines", help="folder written by facehalluc.evaluate.baselines (adds its fills)")
     ap.add_argument("--blocks", action="store_true", help="one model: every block's output")
     ap.add_argument("--n", type=int, default=8)
-    ap.add_argument("--split", default="val", choices=("train", "val"))
+    ap.add_argument("--split", default="val", choices=("train", "val", "test"))
     args = ap.parse_args(argv)
     models = {}
     for m in args.model:

@@ -18,12 +18,13 @@ from ..config import Config
 __all__ = [
     "pixel_loss", "tv_loss", "lsgan_generator_loss", "lsgan_discriminator_loss", "identity_loss",
     "lpips_loss", "LossNetworks", "build_loss_networks", "block_generator_losses", "LOSS_KEYS",
+    "context_weights", "masked_mean", "hinge_discriminator_loss", "hinge_generator_loss", "feature_matching_loss",
 ]
 
 log = logging.getLogger(__name__)
 
 #: Keys of the dict returned by :func:`block_generator_losses`.
-LOSS_KEYS: tuple[str, ...] = ("pixel", "pc", "adv", "id", "tv", "total")
+LOSS_KEYS: tuple[str, ...] = ("pixel", "pc", "adv", "fm", "id", "tv", "total")
 
 
 def pixel_loss(y_true: Any, y_pred: Any, kind: Literal["l1", "l2"] = "l1",
@@ -89,6 +90,51 @@ def lsgan_discriminator_loss(d_real: Any, d_fake: Any, real_label: float = 0.9,
     d_real = ops.convert_to_tensor(d_real)
     d_fake = ops.convert_to_tensor(d_fake)
     return 0.5 * ops.mean(ops.square(d_real - real_label)) + 0.5 * ops.mean(ops.square(d_fake - fake_label))
+
+
+# ----------------------------------------------- the projected discriminator's terms (not the paper's)
+def context_weights(mask: Any, size: tuple[int, int]) -> Any:
+    """(N, h, w, 1) share of hallucinated (non-face) pixels under each location of an h x w logit map,
+    from the (N, r, r, 1) face mask (1 = face): ``1 - mask``, averaged over k x k blocks (k = r // h, the
+    whole-number part of the feature stride), then bilinear to h x w (XLA-compilable, unlike an anti-aliased
+    resize to a size that does not divide r)."""
+    ctx = 1.0 - ops.cast(ops.convert_to_tensor(mask), "float32")
+    if len(ctx.shape) == 3:
+        ctx = ctx[..., None]
+    if tuple(ctx.shape[1:3]) == tuple(size):
+        return ctx
+    k = max(1, int(ctx.shape[1]) // int(size[0]))
+    if k > 1:
+        ctx = ops.average_pool(ctx, k, strides=k, padding="valid", data_format="channels_last")
+    if tuple(ctx.shape[1:3]) != tuple(size):
+        ctx = ops.image.resize(ctx, size, interpolation="bilinear", data_format="channels_last")
+    return ops.clip(ctx, 0.0, 1.0)
+
+
+def masked_mean(x: Any, weights: Any, eps: float = 1e-6) -> Any:
+    """``sum(x * w) / (sum(w) * C / C_w + eps)``: the weighted mean of ``x`` (weights broadcast over channels)."""
+    x = ops.cast(ops.convert_to_tensor(x), "float32")
+    w = ops.cast(ops.convert_to_tensor(weights), "float32")
+    ratio = x.shape[-1] // w.shape[-1]
+    return ops.sum(x * w) / (ops.sum(w) * ratio + eps)
+
+
+def hinge_discriminator_loss(real_logits: Any, fake_logits: Any, weights: Any, fake_weights: Any = None) -> Any:
+    """``E_w[relu(1 - D(x))] + E_w'[relu(1 + D(G(z)))]``, weighted by the hallucinated share of each location
+    (``fake_weights`` w' default to ``weights``: they differ when DiffAugment moved the two views apart)."""
+    fake_weights = weights if fake_weights is None else fake_weights
+    return (masked_mean(ops.relu(1.0 - real_logits), weights)
+            + masked_mean(ops.relu(1.0 + fake_logits), fake_weights))
+
+
+def hinge_generator_loss(fake_logits: Any, weights: Any) -> Any:
+    """``-E_w[D(G(z))]``."""
+    return -masked_mean(fake_logits, weights)
+
+
+def feature_matching_loss(real_feats: Any, fake_feats: Any, weights: Any) -> Any:
+    """``E_w |f(x) - f(G(z))|`` over the head features (the real image's features are constants)."""
+    return masked_mean(ops.abs(ops.stop_gradient(real_feats) - fake_feats), weights)
 
 
 def identity_loss(f_true: Any, f_pred: Any) -> Any:
@@ -198,8 +244,13 @@ def build_loss_networks(cfg: Config) -> LossNetworks:
 
 
 def block_generator_losses(y_true: Any, y_pred: Any, d_fake: Any, resolution: int, cfg: Config,
-                           nets: LossNetworks) -> dict[str, Any]:
-    """Eq. 6 for one block: ``{pixel, pc, adv, id, tv, total}``.
+                           nets: LossNetworks, *, adv: Any = None, fm: Any = None, adv_scale: Any = 1.0
+                           ) -> dict[str, Any]:
+    """Eq. 6 for one block: ``{pixel, pc, adv, fm, id, tv, total}``.
+
+    ``adv`` / ``fm``: an adversarial / feature-matching value computed by the caller (the projected
+    discriminator's hinge and FM terms) instead of Eq. 3 from ``d_fake``; ``adv_scale`` multiplies
+    ``lambda_adv`` (the warm-up ramp of ``loss.adv_ramp_steps``; 1 = the paper).
 
     ``y_pred`` is the block output with the face pixels already restored (the paper replaces them
     "before loss computation").  Disabled or not-applicable terms are 0.0: ``pc`` below
@@ -220,10 +271,13 @@ def block_generator_losses(y_true: Any, y_pred: Any, d_fake: Any, resolution: in
     else:
         out["pc"] = zero
 
-    if lc.use_adv and d_fake is not None:
+    if adv is not None:
+        out["adv"] = adv
+    elif lc.use_adv and d_fake is not None:
         out["adv"] = lsgan_generator_loss(d_fake, lc.adv_target)
     else:
         out["adv"] = zero
+    out["fm"] = fm if fm is not None else zero
 
     if lc.use_id and resolution >= lc.id_min_resolution:
         if nets.vggface is None:
@@ -237,6 +291,6 @@ def block_generator_losses(y_true: Any, y_pred: Any, d_fake: Any, resolution: in
 
     out["tv"] = tv_loss(y_pred, lc.tv_reduction) if lc.use_tv else zero
 
-    out["total"] = (out["pixel"] + lc.lambda_pc * out["pc"] + lc.lambda_adv * out["adv"]
-                    + lc.lambda_id * out["id"] + lc.lambda_tv * out["tv"])
+    out["total"] = (out["pixel"] + lc.lambda_pc * out["pc"] + lc.lambda_adv * adv_scale * out["adv"]
+                    + lc.lambda_fm * out["fm"] + lc.lambda_id * out["id"] + lc.lambda_tv * out["tv"])
     return out

@@ -95,17 +95,19 @@ class _SplitPair(layers.Layer):
         return (batch,) + tuple(input_shape[1:])
 
 
-def _alexnet_layers() -> list[tuple[str, list[layers.Layer]]]:
-    """The five LPIPS slices of torchvision AlexNet: [(name, layers)], each ending at a ReLU."""
+def _alexnet_layers(prefix: str = "") -> list[tuple[str, list[layers.Layer]]]:
+    """The five LPIPS slices of torchvision AlexNet: [(name, layers)], each ending at a ReLU.
+
+    Layer names are ``{prefix}alex_conv{k}`` etc. (a prefix lets several copies live in one model)."""
     slices: list[tuple[str, list[layers.Layer]]] = []
     for k, ((_, ksize, stride, pad), ch) in enumerate(zip(ALEX_CONVS, ALEX_CHANNELS)):
         seq: list[layers.Layer] = []
         if k in (1, 2):  # maxpool 3/2 before conv2 and conv3 (floor mode, no padding)
             seq.append(layers.MaxPooling2D(3, 2, padding="valid", dtype=FROZEN_DTYPE,
-                                           name=f"alex_pool{k}"))
-        seq.append(layers.ZeroPadding2D(pad, dtype=FROZEN_DTYPE, name=f"alex_pad{k + 1}"))
+                                           name=f"{prefix}alex_pool{k}"))
+        seq.append(layers.ZeroPadding2D(pad, dtype=FROZEN_DTYPE, name=f"{prefix}alex_pad{k + 1}"))
         seq.append(layers.Conv2D(ch, ksize, strides=stride, padding="valid", activation="relu",
-                                 dtype=FROZEN_DTYPE, name=f"alex_conv{k + 1}"))
+                                 dtype=FROZEN_DTYPE, name=f"{prefix}alex_conv{k + 1}"))
         slices.append((f"relu{k + 1}", seq))
     return slices
 

@@ -74,14 +74,9 @@ def read_manifest(path: str | Path | None = None) -> dict[str, Any]:
     return json.loads((d / MANIFEST_NAME).read_text(encoding="utf-8"))
 
 
-def load_packed_generator(path: str | Path | None = None):
-    """(inference model, config) from a packed folder (default: the shipped one), after its sha256 check.
-
-    The float16 arrays are cast to float32 variables; the model is the same inference model
-    ``facehalluc.train.load_generator`` returns for a run directory.
-    """
-    from ..train.run_dir import build_generator, build_inference_model, build_progan_inference_model
-
+def read_packed_arrays(path: str | Path | None = None) -> tuple[dict[str, np.ndarray], Any, dict[str, Any]]:
+    """(float16 arrays keyed by Keras variable path, config, manifest) of a packed folder (default: the
+    shipped one), after its sha256 check."""
     d = Path(path) if path is not None else resolve_model(DEFAULT_NAME)
     try:
         manifest = read_manifest(d)
@@ -95,20 +90,39 @@ def load_packed_generator(path: str | Path | None = None):
         raise ShippedModelError(f"{wpath}: sha256 {digest} does not match the manifest's "
                                 f"{manifest.get('sha256')} (corrupt or replaced file; reinstall facehalluc)")
     cfg = load_config(d / CONFIG_NAME)
-    generator = build_generator(cfg)
     with np.load(wpath, allow_pickle=False) as arrays:
         stored = {k: arrays[k] for k in arrays.files}
-    want = {v.path: v for v in generator.weights}
+    return stored, cfg, manifest
+
+
+def assign_arrays(model, stored: dict[str, np.ndarray], where: str | Path) -> None:
+    """Assigns ``stored`` (keyed by variable path) to ``model``'s variables: same names, same shapes, or
+    :class:`ShippedModelError` naming ``where``."""
+    want = {v.path: v for v in model.weights}
     if set(stored) != set(want):
         missing = sorted(set(want) - set(stored))[:3]
         extra = sorted(set(stored) - set(want))[:3]
-        raise ShippedModelError(f"{wpath}: variables do not match config {cfg.name!r} "
+        raise ShippedModelError(f"{where}: variables do not match the model "
                                 f"(missing e.g. {missing}, unexpected e.g. {extra})")
     for name, var in want.items():
         a = stored[name]
         if tuple(a.shape) != tuple(var.shape):
-            raise ShippedModelError(f"{wpath}: {name} has shape {a.shape}, the model {tuple(var.shape)}")
+            raise ShippedModelError(f"{where}: {name} has shape {a.shape}, the model {tuple(var.shape)}")
         var.assign(a.astype(np.float32))
+
+
+def load_packed_generator(path: str | Path | None = None):
+    """(inference model, config) from a packed folder (default: the shipped one), after its sha256 check.
+
+    The float16 arrays are cast to float32 variables; the model is the same inference model
+    ``facehalluc.train.load_generator`` returns for a run directory.
+    """
+    from ..train.run_dir import build_generator, build_inference_model, build_progan_inference_model
+
+    d = Path(path) if path is not None else resolve_model(DEFAULT_NAME)
+    stored, cfg, manifest = read_packed_arrays(d)
+    generator = build_generator(cfg)
+    assign_arrays(generator, stored, d / manifest.get("weights", WEIGHTS_NAME))
     if cfg.train.regime == "progan":
         return build_progan_inference_model(generator, cfg), cfg
     return build_inference_model(generator, cfg, all_outputs=True), cfg
@@ -197,4 +211,5 @@ def pack(run_dir: str | Path, out_dir: str | Path, *, provenance: dict[str, Any]
 
 
 __all__ = ["DEFAULT_NAME", "ShippedModelError", "shipped_dir", "is_packed_dir", "resolve_model",
-           "read_manifest", "read_train_median", "load_packed_generator", "pack"]
+           "read_manifest", "read_train_median", "read_packed_arrays", "assign_arrays", "load_packed_generator",
+           "pack"]

@@ -18,6 +18,7 @@ EPILOG = """examples:
   train.py --config paper --data work_data/lfw.h5 --out runs/paper            # needs converted weights
   train.py --config progan --data work_data/lfw.h5 --out runs/progan --epochs 50  # 50 epochs per stage
   train.py --out runs/tiny --data work_data/lfw.h5 --resume                   # continue after kill -9
+  train.py --config realism --data work_data/lfw.h5 --out runs/realism --init-from default   # warm start
   train.py --config tiny --data d.h5 --out r train.batch_size=4 loss.lambda_id=5  # overrides
 """
 
@@ -38,7 +39,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue from RUN_DIR/checkpoint/state.h5")
     p.add_argument("--strategy", choices=["auto", "default", "mirrored", "multiworker"], default=None,
                    help="tf.distribute strategy (default: config train.strategy = auto)")
-    p.add_argument("--mixed-precision", action="store_true", help="mixed_float16 compute with loss scaling")
+    p.add_argument("--mixed-precision", nargs="?", const="fp16", choices=("fp16", "bf16"), default=None,
+                   help="mixed precision: fp16 (mixed_float16 with loss scaling; the default when given alone) "
+                        "or bf16 (mixed_bfloat16; fast on CPUs with AVX512-BF16/AMX, docs/performance.md)")
+    p.add_argument("--init-from", default=None, metavar="default|RUN_DIR|PACKED_DIR",
+                   help="start a new run's generator from trained weights (the shipped model, a run directory "
+                        "or a packed folder); discriminators and optimizers start fresh; ignored with --resume")
     p.add_argument("--xla", action="store_true", help="compile the train step with XLA (jit_compile)")
     p.add_argument("--verbose", type=int, choices=[0, 1, 2], default=1,
                    help="1 a progress bar with g_total, d_total, b128_pixel, b128_pc (all metrics go to "
@@ -57,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         overrides.append(f"train.strategy={args.strategy}")
     if args.mixed_precision:
         overrides.append("train.mixed_precision=true")
+        overrides.append(f"train.mixed_precision_dtype={'bfloat16' if args.mixed_precision == 'bf16' else 'float16'}")
     if args.xla:
         overrides.append("train.xla=true")
     config_name = args.config
@@ -69,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"train.py: error: {e}", file=sys.stderr)
         return 2
 
+    from ..pretrained import ShippedModelError
     from ..weights import MissingWeightsError
     from .callbacks import TrainingDiverged
     from .distribute import WorkerLost
@@ -77,11 +85,11 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         result = train(cfg, args.out, args.data, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
-                       resume=args.resume, verbose=args.verbose)
+                       resume=args.resume, verbose=args.verbose, init_from=args.init_from)
     except MissingWeightsError as e:
         print(f"train.py: error: {' '.join(str(e).split())}", file=sys.stderr)
         return 2
-    except (RunDirError, FileNotFoundError, ValueError) as e:
+    except (RunDirError, ShippedModelError, FileNotFoundError, ValueError) as e:
         print(f"train.py: error: {e}", file=sys.stderr)
         return 2
     except TrainingDiverged as e:

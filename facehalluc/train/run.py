@@ -120,10 +120,12 @@ def _shard_batches(ds: tf.data.Dataset) -> tf.data.Dataset:
     return ds.with_options(options)
 
 
-def _check_resume_config(run_dir: Path, cfg: Config) -> None:
+def _check_resume_config(run_dir: Path, cfg: Config) -> list[str]:
+    """Raises when the model / loss / regime / batch differ from the run's saved config; returns the other
+    differing ``train`` and ``data`` fields (the resume line warns about them)."""
     saved = run_dir / CONFIG_NAME
     if not saved.is_file():
-        return
+        return []
     from ..config import load_config
 
     old = load_config(saved)
@@ -133,12 +135,60 @@ def _check_resume_config(run_dir: Path, cfg: Config) -> None:
                               f"the same config (e.g. --config {saved})")
     if old.train.regime != cfg.train.regime or old.train.batch_size != cfg.train.batch_size:
         raise RunDirError(f"{saved}: train.regime / train.batch_size differ from the run being resumed")
+    changed = []
+    for section in ("train", "data"):
+        a, b = dataclasses.asdict(getattr(old, section)), dataclasses.asdict(getattr(cfg, section))
+        changed += [f"{section}.{k}: {a[k]!r} -> {b[k]!r}" for k in a if a[k] != b.get(k)]
+    return changed
+
+
+def _record_command(run_dir: Path, resume: bool, init_from: str | None, start_step: int) -> None:
+    """Appends this invocation to ``RUN_DIR/commands.jsonl`` (every command that made the run, resumes
+    included; read by ``facehalluc.pretrained pack`` for the manifest's provenance)."""
+    import json
+    import os
+    import platform
+
+    from ..utils.provenance import git_state
+
+    line = {"utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "argv": list(sys.argv),
+            "cwd": os.getcwd(), "resume": resume, "init_from": init_from, "start_step": start_step,
+            "git": git_state(), "machine": platform.processor() or platform.machine()}
+    with open(run_dir / "commands.jsonl", "a", encoding="utf-8") as f:
+        f.write(json.dumps(line) + "\n")
+
+
+def resume_line(ckpt: Path, state: TrainState, trainer: GANTrainer, changed: list[str]) -> str:
+    """The one line ``--resume`` prints: checkpoint, step, epoch, learning rates, and any config change."""
+    def lr(opt: keras.optimizers.Optimizer) -> str:
+        inner = getattr(opt, "inner_optimizer", opt)
+        return f"{float(keras.ops.convert_to_numpy(inner.learning_rate)):.3g}"
+
+    line = (f"train: resumed from {ckpt} at global step {state.global_step} (epoch {state.epoch}, stage "
+            f"{state.stage} step {state.stage_step}); g_lr {lr(trainer.g_optimizer)}, d_lr {lr(trainer.d_optimizer)}")
+    if changed:
+        line += "; WARNING: config differs from the run's saved one: " + "; ".join(changed)
+    return line
+
+
+def init_discriminators(trainer: GANTrainer, batch: Callable[[], dict[str, np.ndarray]]) -> None:
+    """Data-dependent set-up of a fresh stage's discriminators that need it (the projected discriminator's
+    feature scales, from the first training batch; restored from the checkpoint on resume); nothing for the
+    paper's CASIA-Net discriminators."""
+    from ..models.projected import calibrate, is_projected
+
+    discs = {r: d for r, d in trainer.discriminators.items() if is_projected(d)}
+    if discs:
+        real = batch()
+        for r, disc in discs.items():
+            calibrate(disc, real[f"full_{r}"])
 
 
 def train(cfg: Config, run_dir: str | Path, data: str | Path | DataSource, *, epochs: int | None = None,
           steps_per_epoch: int | None = None, resume: bool = False, verbose: int | str = "auto",
           nets: LossNetworks | None = None,
-          extra_callbacks: list[keras.callbacks.Callback] | None = None) -> TrainResult:
+          extra_callbacks: list[keras.callbacks.Callback] | None = None,
+          init_from: str | Path | None = None) -> TrainResult:
     """Trains ``cfg`` into ``run_dir`` (see docs/training.md for the layout).
 
     Args:
@@ -149,6 +199,9 @@ def train(cfg: Config, run_dir: str | Path, data: str | Path | DataSource, *, ep
         resume: continue from ``run_dir/checkpoint/state.h5`` (written atomically during training).
         nets: pre-built frozen loss networks (tests); default ``build_loss_networks(cfg)``.
         extra_callbacks: appended to the fit() callbacks of every stage.
+        init_from: ``"default"``, a run directory or a packed folder: a fresh run starts its generator from
+            those weights (discriminators and optimizers fresh; see :mod:`facehalluc.train.init_from`).
+            Ignored when resuming (the checkpoint holds the generator).
 
     Raises:
         facehalluc.weights.MissingWeightsError: converted LPIPS / VGG-Face weights are missing and
@@ -171,16 +224,18 @@ def train(cfg: Config, run_dir: str | Path, data: str | Path | DataSource, *, ep
     if ckpt.is_file() and not resume:
         raise RunDirError(f"{run_dir}: holds a training checkpoint; pass --resume to continue it or "
                           f"choose a new --out")
+    changed: list[str] = []
     if resume:
-        _check_resume_config(run_dir, cfg)
+        changed = _check_resume_config(run_dir, cfg)
 
     previous_policy = keras.mixed_precision.global_policy()
     if cfg.train.mixed_precision:
-        keras.mixed_precision.set_global_policy("mixed_float16")
+        keras.mixed_precision.set_global_policy(
+            "mixed_bfloat16" if cfg.train.mixed_precision_dtype == "bfloat16" else "mixed_float16")
     progress: dict[str, Any] = {}  # last completed global step and the chief's checkpoint, for WorkerLost
     try:
         return _train(cfg, run_dir, data, steps_per_epoch, resume, verbose, nets, t0, extra_callbacks or [],
-                      progress)
+                      progress, init_from, changed)
     except Exception as e:  # noqa: BLE001 - a peer's death surfaces as an aborted / failed collective
         if cfg.train.strategy == "multiworker" and is_worker_failure(e) and not isinstance(e, WorkerLost):
             raise _worker_lost(e, progress.get("step"), progress.get("ckpt")) from e
@@ -191,7 +246,8 @@ def train(cfg: Config, run_dir: str | Path, data: str | Path | DataSource, *, ep
 
 def _train(cfg: Config, run_dir: Path, data: str | Path | DataSource, steps_per_epoch: int | None,
            resume: bool, verbose: int | str, nets: LossNetworks | None, t0: float,
-           extra_callbacks: list[keras.callbacks.Callback], progress: dict[str, Any]) -> TrainResult:
+           extra_callbacks: list[keras.callbacks.Callback], progress: dict[str, Any],
+           init_from: str | Path | None = None, changed: list[str] | None = None) -> TrainResult:
     strategy = make_strategy(cfg.train.strategy, cfg.train.cluster_join_timeout_s)
     chief = is_chief(strategy)  # only the chief reads or writes run_dir (see distribute.py)
     multi = in_multi_worker(strategy)
@@ -211,6 +267,9 @@ def _train(cfg: Config, run_dir: Path, data: str | Path | DataSource, steps_per_
     if chief:
         run_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_text(run_dir / CONFIG_NAME, cfg.to_yaml())
+        _record_command(run_dir, resume, None if init_from is None else str(init_from),
+                        read_state(run_dir / CHECKPOINT_FILE).global_step
+                        if resume and (run_dir / CHECKPOINT_FILE).is_file() else 0)
 
     ckpt = run_dir / CHECKPOINT_FILE
     saved = read_state(ckpt) if (chief and resume and ckpt.is_file()) else None
@@ -258,8 +317,17 @@ def _train(cfg: Config, run_dir: Path, data: str | Path | DataSource, steps_per_
                 sync_variables_from_chief(strategy, chief, [*trainer.generator.variables, *trainer.d_variables,
                                                             *trainer.g_optimizer.variables,
                                                             *trainer.d_optimizer.variables])
-                log.info("resumed from %s at global step %d (epoch %d)", ckpt, state.global_step, state.epoch)
+                if chief:
+                    print(resume_line(ckpt, state, trainer, changed or []), file=sys.stderr, flush=True)
             else:
+                if init_from is not None and s == 0 and saved is None:
+                    from .init_from import init_generator
+
+                    rec = init_generator(generator, cfg, init_from, run_dir if chief else None)
+                    print(f"train: generator initialised from {rec['init_from']} ({rec['kind']}, "
+                          f"{rec['variables']} variables, sha256 {str(rec['sha256'])[:12]}…); discriminators "
+                          f"and optimizers fresh", file=sys.stderr, flush=True)
+                init_discriminators(trainer, lambda: _first_batch(source.train(cfg.train.seed), n=64))
                 state = TrainState(global_step=state.global_step, epoch=s * E, stage=s, stage_step=0,
                                    config_name=cfg.name)
         stage_start = state.global_step - state.stage_step

@@ -30,9 +30,11 @@ import keras
 import tensorflow as tf
 from keras import layers
 
-from ..config import Config
-from ..losses import LOSS_KEYS, LossNetworks, block_generator_losses, lsgan_discriminator_loss
+from ..config import Config, adv_resolutions, parse_diffaugment
+from ..losses import (LOSS_KEYS, LossNetworks, block_generator_losses, context_weights, feature_matching_loss,
+                      hinge_discriminator_loss, hinge_generator_loss, lsgan_discriminator_loss)
 from ..models import FaceComposite, build_discriminator, build_generator_block
+from ..models.diffaugment import diff_augment
 from .distribute import in_multi_worker
 
 TERMS: tuple[str, ...] = tuple(LOSS_KEYS) + ("d",)
@@ -93,10 +95,15 @@ class GANTrainer(keras.Model):
         if not isinstance(outs, dict):
             raise ValueError(f"generator {generator.name!r} must return a dict of out_r tensors")
         self.resolutions: tuple[int, ...] = tuple(sorted(int(k.split("_")[1]) for k in outs))
-        if cfg.loss.use_adv and sorted(discriminators) != list(self.resolutions):
-            raise ValueError(f"need one discriminator per resolution {self.resolutions}, "
+        #: the blocks with a discriminator (loss.adv_resolutions within this stage; all of them in the paper)
+        self.adv_res: tuple[int, ...] = tuple(r for r in adv_resolutions(cfg) if r in self.resolutions)
+        if cfg.loss.use_adv and sorted(discriminators) != list(self.adv_res):
+            raise ValueError(f"need one discriminator per adversarial resolution {self.adv_res}, "
                              f"got {sorted(discriminators)}")
-        self.disc_list = [discriminators[r] for r in self.resolutions] if cfg.loss.use_adv else []
+        self.disc_list = [discriminators[r] for r in self.adv_res] if cfg.loss.use_adv else []
+        self.augment_policy = parse_diffaugment(cfg.loss.adv_diffaugment) if self.disc_list else ()
+        self.augment_seed = keras.random.SeedGenerator(cfg.train.seed, name="diffaugment_seed") \
+            if self.augment_policy else None
         self.cfg = cfg
         self.nets = nets
         inputs = generator.input
@@ -154,7 +161,7 @@ class GANTrainer(keras.Model):
 
     @property
     def discriminators(self) -> dict[int, keras.Model]:
-        return dict(zip(self.resolutions, self.disc_list))
+        return dict(zip(self.adv_res, self.disc_list))
 
     @property
     def d_trainable_variables(self) -> list:
@@ -165,22 +172,66 @@ class GANTrainer(keras.Model):
         return [v for d in self.disc_list for v in d.variables]
 
     # ------------------------------------------------------------------------------- losses
+    def _d_view(self, images, data: dict, r: int):
+        """What D_r sees of ``images``: DiffAugment'ed (``loss.adv_diffaugment``), with the hallucinated-share
+        weights moved along for the projected discriminator."""
+        weights = 1.0 - tf.cast(data[f"mask_{r}"], tf.float32) if self.cfg.loss.adv_kind == "projected" else None
+        if self.augment_policy:
+            images, weights = diff_augment(images, self.augment_policy, self.augment_seed, weights)
+        return images, weights
+
+    def _projected(self, disc: keras.Model, images, weights, training: bool):
+        """(logit maps, head features, location weights) per AlexNet layer of a projected discriminator."""
+        out = disc(images, training=training)
+        keys = sorted(k[5:] for k in out if k.startswith("logit"))
+        w = {k: context_weights(weights, tuple(out[f"logit{k}"].shape[1:3])) for k in keys}
+        return {k: out[f"logit{k}"] for k in keys}, {k: out[f"feat{k}"] for k in keys}, w
+
     def _d_losses(self, data: dict, outs: dict, training: bool) -> dict[int, Any]:
         lc = self.cfg.loss
         losses = {}
-        for r, disc in zip(self.resolutions, self.disc_list):
-            d_real = disc(data[f"full_{r}"], training=training)
-            d_fake = disc(tf.stop_gradient(outs[f"out_{r}"]), training=training)
-            losses[r] = lsgan_discriminator_loss(d_real, d_fake, lc.real_label, lc.fake_label)
+        for r, disc in zip(self.adv_res, self.disc_list):
+            real, w_real = self._d_view(data[f"full_{r}"], data, r)
+            fake, w_fake = self._d_view(tf.stop_gradient(outs[f"out_{r}"]), data, r)
+            if lc.adv_kind == "projected":
+                lr, _, wr = self._projected(disc, real, w_real, training)
+                lf, _, wf = self._projected(disc, fake, w_fake, training)
+                losses[r] = tf.add_n([hinge_discriminator_loss(lr[k], lf[k], wr[k], wf[k]) for k in lr]) / len(lr)
+            else:
+                losses[r] = lsgan_discriminator_loss(disc(real, training=training), disc(fake, training=training),
+                                                     lc.real_label, lc.fake_label)
         return losses
+
+    def _adv_scale(self):
+        ramp = self.cfg.loss.adv_ramp_steps
+        if ramp <= 0:
+            return 1.0
+        return tf.minimum(1.0, tf.cast(self.g_optimizer.iterations, tf.float32) / float(ramp))
 
     def _g_losses(self, data: dict, outs: dict, d_training: bool) -> dict[int, dict[str, Any]]:
         losses = {}
         discs = self.discriminators
+        projected = self.cfg.loss.adv_kind == "projected"
+        scale = self._adv_scale()
         for r in self.resolutions:
             y_pred = outs[f"out_{r}"]
-            d_fake = discs[r](y_pred, training=d_training) if r in discs else None
-            losses[r] = block_generator_losses(data[f"full_{r}"], y_pred, d_fake, r, self.cfg, self.nets)
+            extra: dict[str, Any] = {}
+            d_fake = None
+            if r in discs:
+                fake, w_fake = self._d_view(y_pred, data, r)
+                if projected:
+                    lf, ff, wf = self._projected(discs[r], fake, w_fake, d_training)
+                    extra["adv"] = tf.add_n([hinge_generator_loss(lf[k], wf[k]) for k in lf]) / len(lf)
+                    if self.cfg.loss.lambda_fm:  # on the un-augmented pair: the same view of real and fake
+                        w = 1.0 - tf.cast(data[f"mask_{r}"], tf.float32)
+                        if self.augment_policy:
+                            _, ff, wf = self._projected(discs[r], y_pred, w, d_training)
+                        _, fr, _ = self._projected(discs[r], data[f"full_{r}"], w, d_training)
+                        extra["fm"] = tf.add_n([feature_matching_loss(fr[k], ff[k], wf[k]) for k in ff]) / len(ff)
+                else:
+                    d_fake = discs[r](fake, training=d_training)
+            losses[r] = block_generator_losses(data[f"full_{r}"], y_pred, d_fake, r, self.cfg, self.nets,
+                                               adv_scale=scale, **extra)
         return losses
 
     def _record(self, g_losses: dict[int, dict[str, Any]], d_losses: dict[int, Any]) -> dict[str, Any]:
@@ -240,17 +291,24 @@ def make_optimizers(cfg: Config) -> tuple[keras.optimizers.Optimizer, keras.opti
     t = cfg.train
     g = keras.optimizers.Adam(t.g_lr, beta_1=t.adam_beta1, beta_2=t.adam_beta2, name="g_adam")
     d = keras.optimizers.Adam(t.d_lr, beta_1=t.adam_beta1, beta_2=t.adam_beta2, name="d_adam")
-    if keras.mixed_precision.global_policy().name == "mixed_float16":
+    if keras.mixed_precision.global_policy().name == "mixed_float16":  # bfloat16 needs no loss scaling
         g = keras.optimizers.LossScaleOptimizer(g, name="g_loss_scale")
         d = keras.optimizers.LossScaleOptimizer(d, name="d_loss_scale")
     return g, d
 
 
 def build_discriminators(resolutions: tuple[int, ...], cfg: Config) -> dict[int, keras.Model]:
-    """One discriminator per resolution (none when the adversarial loss is disabled)."""
-    if not cfg.loss.use_adv:
+    """One discriminator per adversarial resolution among ``resolutions`` (none when the adversarial loss is
+    disabled): the paper's CASIA-Net, or the projected discriminator (``loss.adv_kind``)."""
+    wanted = [r for r in adv_resolutions(cfg) if r in resolutions]
+    if not wanted:
         return {}
-    discs = {r: build_discriminator(r, cfg) for r in resolutions}
+    if cfg.loss.adv_kind == "projected":
+        from ..models.projected import _alex_weights, build_projected_discriminator
+
+        alex = _alex_weights(cfg)
+        return {r: build_projected_discriminator(r, cfg, alex) for r in wanted}
+    discs = {r: build_discriminator(r, cfg) for r in wanted}
     sync = sync_batchnorm(cfg)
     for d in discs.values():
         for layer in d.layers:

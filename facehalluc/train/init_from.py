@@ -1,0 +1,93 @@
+"""Warm start: ``train.py --init-from default|RUN_DIR|PACKED_DIR`` (regression first, adversarial after).
+
+The generator of a new run starts from the weights of a trained one; the discriminators, both optimizers and
+the step counter start fresh.  The source must have the same generator architecture (``model`` section, except
+the discriminator-only fields) and the ``cascade`` regime.  What was loaded is written to
+``RUN_DIR/init_from.json`` (source, resolved path, sha256 of the weights file, the source's own training
+record), so training time accumulates visibly across runs.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+
+from ..config import Config, load_config
+from ..utils.atomic import atomic_write_text
+from .run_dir import CONFIG_NAME, GENERATOR_NAME, RunDirError, build_generator, check_weights_file
+
+INIT_RECORD = "init_from.json"
+#: ModelConfig fields that only shape the discriminators: they may differ between source and new run
+DISCRIMINATOR_FIELDS = frozenset({"d_leaky_slope", "d_kernel_init", "d_downsample", "d_min_size", "d_output",
+                                  "pd_layers", "pd_proj_channels", "pd_head_channels"})
+
+
+def _generator_fields(cfg: Config) -> dict[str, Any]:
+    return {k: v for k, v in dataclasses.asdict(cfg.model).items() if k not in DISCRIMINATOR_FIELDS}
+
+
+def source_arrays(spec: str | Path) -> tuple[dict[str, np.ndarray], Config, dict[str, Any]]:
+    """(generator arrays keyed by variable path, source config, record) for ``--init-from`` ``spec``."""
+    from ..pretrained import is_packed_dir, read_packed_arrays, resolve_model
+    from ..weights import sha256_file
+
+    path = resolve_model(str(spec))
+    if is_packed_dir(path):
+        stored, cfg, manifest = read_packed_arrays(path)
+        wfile = path / manifest.get("weights", "generator.fp16.npz")
+        record = {"kind": "packed", "sha256": manifest.get("sha256"),
+                  "source_provenance": manifest.get("provenance", {})}
+        return {k: v.astype(np.float32) for k, v in stored.items()}, cfg, {**record, "weights": str(wfile)}
+    cfg_path = path / CONFIG_NAME
+    wpath = path / GENERATOR_NAME
+    if not cfg_path.is_file() or not wpath.is_file():
+        raise RunDirError(f"--init-from {spec}: {path} is neither 'default', a packed model folder nor a run "
+                          f"directory with {CONFIG_NAME} and {GENERATOR_NAME}")
+    cfg = load_config(cfg_path)
+    gen = build_generator(cfg)
+    check_weights_file(wpath, gen)
+    gen.load_weights(str(wpath))
+    arrays = {v.path: np.asarray(keras.ops.convert_to_numpy(v.value)) for v in gen.weights}
+    record: dict[str, Any] = {"kind": "run_dir", "sha256": sha256_file(wpath), "weights": str(wpath)}
+    state = path / "checkpoint" / "state.h5"
+    hist = path / "history.jsonl"
+    if hist.is_file():
+        lines = [ln for ln in hist.read_text(encoding="utf-8").splitlines() if ln.strip()]
+        if lines:
+            last = json.loads(lines[-1])
+            record["source_last_epoch"] = {k: last[k] for k in ("epoch", "global_step", "wall_seconds") if k in last}
+    if state.is_file():
+        from .checkpoint import read_state
+
+        record["source_state"] = dataclasses.asdict(read_state(state))
+    return arrays, cfg, record
+
+
+def init_generator(generator: keras.Model, cfg: Config, spec: str | Path, run_dir: str | Path | None) -> dict:
+    """Loads the generator weights of ``spec`` into ``generator`` (built from ``cfg``); writes the record.
+
+    Raises :class:`RunDirError` when the source's generator differs from ``cfg``'s (naming the fields) or the
+    regime is not ``cascade``.
+    """
+    from ..pretrained import assign_arrays
+
+    if cfg.train.regime != "cascade":
+        raise RunDirError("--init-from needs train.regime=cascade (ProGAN stages grow their own blocks)")
+    arrays, src_cfg, record = source_arrays(spec)
+    if src_cfg.train.regime != "cascade":
+        raise RunDirError(f"--init-from {spec}: the source was trained with regime {src_cfg.train.regime!r}; "
+                          f"only cascade generators can be continued")
+    a, b = _generator_fields(src_cfg), _generator_fields(cfg)
+    diff = sorted(k for k in a if a[k] != b.get(k))
+    if diff:
+        raise RunDirError(f"--init-from {spec}: its generator differs from config {cfg.name!r} in model."
+                          + ", model.".join(diff) + f" ({', '.join(f'{a[k]!r} vs {b[k]!r}' for k in diff)})")
+    assign_arrays(generator, arrays, record["weights"])
+    record = {"init_from": str(spec), "source_config": src_cfg.name, "variables": len(arrays), **record}
+    if run_dir is not None:
+        atomic_write_text(Path(run_dir) / INIT_RECORD, json.dumps(record, indent=2, default=str) + "\n")
+    return record
