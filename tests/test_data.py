@@ -61,7 +61,7 @@ def test_synthetic_split_is_identity_disjoint(syn_path):
     assert count_examples(syn_path, "train") == int((a.split == 0).sum()) == 16
     assert count_examples(syn_path, "val") == int((a.split == 1).sum()) == 8
     with pytest.raises(ValueError, match="split must be one of"):
-        count_examples(syn_path, "test")
+        count_examples(syn_path, "holdout")
 
 
 def test_check_file_rejects_broken_files(tmp_path):

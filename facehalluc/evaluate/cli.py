@@ -46,7 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--proxies", default="all",
                     help="comma list of offline proxies (not the paper's metrics): dlib_identity, lpips "
                          "(LPIPS v0.1, ~ training loss), l1_bg (L1 outside the face mask), fd_alexnet "
-                         "(FD-AlexNet, NOT FID), spectrum (background-corner HF excess); 'all' or 'none' "
+                         "(FD-AlexNet, NOT FID), spectrum (background-corner HF excess), realism (training-free: "
+                         "NSS Fréchet distance and contrast ratio of the hallucinated region); 'all' or 'none' "
                          "(default: all)")
     ap.add_argument("--out", default="results.json", help="result JSON path (default results.json)")
     ap.add_argument("--name", help="method name for the tables (default: the fake folder / model name)")

@@ -42,12 +42,12 @@ class Measure:
     """How an offline measure is shown: its label and which direction is better."""
 
     label: str
-    better: str  # "higher", "lower" or "zero" (closer to 0 is better)
+    better: str  # "higher", "lower", "zero" (closer to 0 is better) or "one" (closer to 1 is better)
     per_image: bool = True
 
     @property
     def arrow(self) -> str:
-        return {"higher": "↑", "lower": "↓", "zero": "→0"}[self.better]
+        return {"higher": "↑", "lower": "↓", "zero": "→0", "one": "→1"}[self.better]
 
 
 #: result key (under ``proxies``) -> how it is labelled; also the per-image CSV column names
@@ -58,6 +58,10 @@ MEASURES: dict[str, Measure] = {
     "spectrum_hf_excess_db": Measure("HF (≥0.5 c/px) log-power excess of background corners, dB", "zero"),
     "spectrum_mid_excess_db": Measure("Mid-band (0.25–0.47 c/px) log-power excess of background corners, dB",
                                       "zero"),
+    "nss_fd": Measure("NSS Fréchet distance of the hallucinated region (BRISQUE features; training-free)", "lower",
+                      per_image=False),
+    "contrast_ratio": Measure("Luminance contrast of the hallucinated region ÷ real (training-free)", "one",
+                              per_image=False),
     "dlib_identity_cosine": Measure("dlib identity cosine (proxy)", "higher"),
     "dlib_identity_distance": Measure("dlib identity distance (proxy)", "lower"),
 }

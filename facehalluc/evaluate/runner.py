@@ -31,10 +31,10 @@ log = logging.getLogger(__name__)
 NETWORK_OF: dict[str, str] = {"match": "resnet50_256d_vggface2", "fid": "fid_inception", "pieapp": "pieapp_v0.1"}
 #: offline proxies (never under the paper's column names; see facehalluc.evaluate.offline and
 #: docs/evaluation.md): dlib identity, LPIPS v0.1, L1 outside the face mask, FD-AlexNet, corner spectrum
-PROXY_KEYS: tuple[str, ...] = ("dlib_identity", "lpips", "l1_bg", "fd_alexnet", "spectrum")
+PROXY_KEYS: tuple[str, ...] = ("dlib_identity", "lpips", "l1_bg", "fd_alexnet", "spectrum", "realism")
 #: per-image proxy columns and whether higher is better
 PROXY_COLUMNS: dict[str, bool] = {"dlib_identity_cosine": True, "dlib_identity_distance": False,
-                                  "lpips_v0.1": False, "l1_background": False}
+                                  "lpips_v0.1": False, "l1_background": False, "region_contrast": True}
 #: per-image columns where closer to 0 is better (best/worst figures rank by |value|)
 ZERO_BEST_COLUMNS: tuple[str, ...] = ("spectrum_hf_excess_db", "spectrum_mid_excess_db")
 LPIPS_EVAL_NETWORK = "lpips_alex_v0.1"
@@ -249,6 +249,22 @@ def _offline_measures(real: np.ndarray, fake: np.ndarray, masks: np.ndarray | No
             proxies["spectrum_mid_excess_db"] = MetricResult.ok(
                 s.mid_excess_db, label=O.MEASURES["spectrum_mid_excess_db"].label,
                 band_bins=list(O.MID_BAND), curve_in="spectrum_hf_excess_db")
+    if "realism" in opts.proxies:
+        if masks is None:
+            proxies["nss_fd"] = proxies["contrast_ratio"] = no_mask
+        else:
+            from facehalluc.evaluate import realism as R
+
+            rr = R.realism_compare(real, fake, masks)
+            per_image["region_contrast"] = rr.contrast_fake
+            proxies["nss_fd"] = MetricResult.ok(
+                rr.nss_fd, label=O.MEASURES["nss_fd"].label, n=n, feature_dim=R.N_FEATURES,
+                features="BRISQUE MSCN GGD/AGGD fits in the hallucinated region (eroded 3 px), scales 128 and 64, "
+                         "standardised by the real set", network="none (training-free)")
+            proxies["contrast_ratio"] = MetricResult.ok(
+                rr.contrast_ratio, label=O.MEASURES["contrast_ratio"].label,
+                real_mean_std=float(rr.contrast_real.mean()), fake_mean_std=float(rr.contrast_fake.mean()),
+                network="none (training-free)")
 
 
 def _higher_better(column: str) -> bool:

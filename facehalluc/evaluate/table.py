@@ -190,6 +190,7 @@ CPU_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("metrics", "ssim", "{:.3f}"), ("proxies", "lpips_v0.1", "{:.4f}"), ("proxies", "l1_background", "{:.4f}"),
     ("proxies", "fd_alexnet", "{:.2f}"), ("proxies", "spectrum_hf_excess_db", "{:+.2f}"),
     ("proxies", "spectrum_mid_excess_db", "{:+.2f}"),
+    ("proxies", "nss_fd", "{:.2f}"), ("proxies", "contrast_ratio", "{:.3f}"),
     ("proxies", "dlib_identity_cosine", "{:.3f}"), ("proxies", "dlib_identity_distance", "{:.3f}"),
     ("metrics", "match", "{:.3f}"), ("metrics", "fid", "{:.2f}"), ("metrics", "pieapp", "{:.3f}"))
 

@@ -19,6 +19,24 @@ from pathlib import Path
 from ..utils.quiet import quiet_tensorflow
 
 
+def summary(man: dict) -> str:
+    """A few lines a person reads before the JSON: what the model is and where it came from."""
+    p = man.get("provenance", {})
+    code = p.get("code", {})
+    lines = [f"model: config {man.get('config')}, {man.get('parameters', 0):,} parameters, "
+             f"{man.get('bytes', 0) / 1e6:.1f} MB float16, sha256 {str(man.get('sha256'))[:16]}…",
+             f"code: commit {code.get('commit', 'not recorded')}" + (" (dirty tree)" if code.get("dirty") else ""),
+             f"libraries: " + ", ".join(f"{k} {v}" for k, v in (p.get("libraries") or {}).items()) if p.get("libraries")
+             else "libraries: not recorded",
+             f"data: {(p.get('data') or {}).get('file', 'not recorded')} sha256 "
+             f"{str((p.get('data') or {}).get('sha256', 'not recorded'))[:16]}",
+             f"commands: {len(p.get('commands') or [])} recorded; wall {p.get('wall_seconds', 'not recorded')} s"]
+    missing = p.get("not_recoverable")
+    if missing:
+        lines.append("not recoverable: " + "; ".join(missing))
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m facehalluc.pretrained", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -32,13 +50,18 @@ def main(argv: list[str] | None = None) -> int:
     k.add_argument("--out", type=Path, required=True)
     k.add_argument("--provenance", type=Path, help="JSON file with the training command, steps, wall time ...")
     k.add_argument("--check-faces", type=int, default=256, help="val faces for the fp16-vs-fp32 check")
+    k.add_argument("--force", action="store_true",
+                   help="pack even from a git tree with uncommitted changes (recorded as dirty)")
     args = p.parse_args(argv)
     quiet_tensorflow()
     from . import ShippedModelError, load_packed_generator, pack, read_manifest, resolve_model
+    from .provenance import DirtyTreeError, collect
 
     try:
         if args.cmd == "info":
-            print(json.dumps(read_manifest(resolve_model("default")), indent=2))
+            man = read_manifest(resolve_model("default"))
+            print(summary(man))
+            print(json.dumps(man, indent=2))
             return 0
         if args.cmd == "verify":
             d = args.dir or resolve_model("default")
@@ -50,15 +73,17 @@ def main(argv: list[str] | None = None) -> int:
         from ..data import read_arrays
         from ..evaluate.baselines import train_median
 
+        record = collect(args.run, args.data, force=args.force)  # refuses a dirty tree first
         val = read_arrays(args.data, "val")
         faces = val.masked[:args.check_faces].astype(np.float32) / 255.0
         median, n = train_median(args.data, progress=True)
         prov = json.loads(args.provenance.read_text()) if args.provenance else {}
         prov.setdefault("train_median_images", n)
+        prov = {**record, **prov}
         man = pack(args.run, args.out, provenance=prov, check_faces=faces, train_median=median)
         print(json.dumps(man, indent=2))
         return 0
-    except (ShippedModelError, OSError, ValueError) as e:
+    except (ShippedModelError, DirtyTreeError, OSError, ValueError) as e:
         print(f"facehalluc.pretrained: {e}", file=sys.stderr)
         return 1
 

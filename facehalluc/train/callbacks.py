@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -95,7 +96,7 @@ class RunCallback(keras.callbacks.Callback):
                                 f"epoch_{number:03d}{self.snapshot_suffix}.weights.h5")
         state = self.state_fn()
         record = {"epoch": number, "global_step": state.global_step, "stage": state.stage,
-                  **{k: float(v) for k, v in (logs or {}).items()}}
+                  "time_utc": round(time.time(), 1), **{k: float(v) for k, v in (logs or {}).items()}}
         with open(self.run_dir / "history.jsonl", "a", encoding="utf-8") as f:
             f.write(json.dumps(record) + "\n")
         plot_loss_curves(self.run_dir / "history.jsonl", self.run_dir / "loss_curves.png")

@@ -138,7 +138,8 @@ def _check_resume_config(run_dir: Path, cfg: Config) -> list[str]:
     changed = []
     for section in ("train", "data"):
         a, b = dataclasses.asdict(getattr(old, section)), dataclasses.asdict(getattr(cfg, section))
-        changed += [f"{section}.{k}: {a[k]!r} -> {b[k]!r}" for k in a if a[k] != b.get(k)]
+        changed += [f"{section}.{k}: {a[k]!r} -> {b[k]!r}" for k in a
+                    if a[k] != b.get(k) and k not in ("epochs", "progan_epochs_per_stage")]  # extending is normal
     return changed
 
 
@@ -158,14 +159,27 @@ def _record_command(run_dir: Path, resume: bool, init_from: str | None, start_st
         f.write(json.dumps(line) + "\n")
 
 
-def resume_line(ckpt: Path, state: TrainState, trainer: GANTrainer, changed: list[str]) -> str:
-    """The one line ``--resume`` prints: checkpoint, step, epoch, learning rates, and any config change."""
-    def lr(opt: keras.optimizers.Optimizer) -> str:
+def _apply_config_lr(trainer: GANTrainer, cfg: Config) -> dict[str, float]:
+    """After a restore: the learning rates the checkpoint held, then the config's set in their place (the
+    checkpoint stores Adam's learning-rate variable; a resumed run uses the rates it was started with)."""
+    held = {}
+    for key, opt, lr in (("g_lr", trainer.g_optimizer, cfg.train.g_lr), ("d_lr", trainer.d_optimizer, cfg.train.d_lr)):
         inner = getattr(opt, "inner_optimizer", opt)
-        return f"{float(keras.ops.convert_to_numpy(inner.learning_rate)):.3g}"
+        held[key] = float(keras.ops.convert_to_numpy(inner.learning_rate))
+        if held[key] != np.float32(lr) and hasattr(inner.learning_rate, "assign"):
+            inner.learning_rate.assign(lr)
+    return held
+
+
+def resume_line(ckpt: Path, state: TrainState, cfg: Config, held: dict[str, float], changed: list[str]) -> str:
+    """The one line ``--resume`` prints: checkpoint, step, epoch, learning rates, and any config change."""
+    def lr(key: str) -> str:
+        now = getattr(cfg.train, key)
+        was = f" (checkpoint had {held[key]:.3g})" if held[key] != np.float32(now) else ""
+        return f"{key} {now:.3g}{was}"
 
     line = (f"train: resumed from {ckpt} at global step {state.global_step} (epoch {state.epoch}, stage "
-            f"{state.stage} step {state.stage_step}); g_lr {lr(trainer.g_optimizer)}, d_lr {lr(trainer.d_optimizer)}")
+            f"{state.stage} step {state.stage_step}); {lr('g_lr')}, {lr('d_lr')}")
     if changed:
         line += "; WARNING: config differs from the run's saved one: " + "; ".join(changed)
     return line
@@ -317,8 +331,9 @@ def _train(cfg: Config, run_dir: Path, data: str | Path | DataSource, steps_per_
                 sync_variables_from_chief(strategy, chief, [*trainer.generator.variables, *trainer.d_variables,
                                                             *trainer.g_optimizer.variables,
                                                             *trainer.d_optimizer.variables])
+                held = _apply_config_lr(trainer, cfg)
                 if chief:
-                    print(resume_line(ckpt, state, trainer, changed or []), file=sys.stderr, flush=True)
+                    print(resume_line(ckpt, state, cfg, held, changed or []), file=sys.stderr, flush=True)
             else:
                 if init_from is not None and s == 0 and saved is None:
                     from .init_from import init_generator
