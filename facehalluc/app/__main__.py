@@ -11,6 +11,7 @@ import sys
 import threading
 import webbrowser
 
+from ..infer.paste import DEFAULT_FEATHER
 from ..utils.quiet import quiet_tensorflow
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -26,7 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=7860, help="port (default 7860; 0 picks a free one)")
     p.add_argument("--open", action="store_true", help="open the page in the default web browser")
     p.add_argument("--max-upload-mb", type=float, default=20.0, help="largest accepted upload in MB (default 20)")
-    p.add_argument("--feather", type=float, default=3.0, help="paste-back blend ramp in crop pixels")
+    p.add_argument("--feather", type=float, default=DEFAULT_FEATHER,
+                   help=f"paste-back blend ramp in crop pixels (default {DEFAULT_FEATHER:g})")
     p.add_argument("--quiet", action="store_true", help="do not log every request")
     return p
 

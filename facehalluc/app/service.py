@@ -23,7 +23,7 @@ import numpy as np
 
 from ..infer.engine import Hallucinator
 from ..infer.images import nearest_resize, to_uint8
-from ..infer.paste import paste_back
+from ..infer.paste import DEFAULT_FEATHER, paste_back
 from ..infer.preprocessing import AlignedFace, make_preprocessor
 
 log = logging.getLogger(__name__)
@@ -145,7 +145,7 @@ class HallucinationService:
     threads: the preprocessor (dlib) and the generator each run under their own lock, so calls are
     serialised while PNG encoding and network I/O overlap."""
 
-    def __init__(self, model: Hallucinator, preprocessor=None, *, feather: float = 3.0,
+    def __init__(self, model: Hallucinator, preprocessor=None, *, feather: float = DEFAULT_FEATHER,
                  max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES, model_name: str | None = None,
                  warmup: bool = True):
         self.model = model
@@ -207,7 +207,7 @@ class HallucinationService:
         t2 = time.perf_counter()
         top = self.model.resolution
         result = outs[f"out_{top}"]
-        pasted = paste_back(face.photo, result, face.matrix, self.feather)
+        pasted = paste_back(face.photo, result, face.matrix, self.feather, mask=face.mask)
         stem = safe_stem(name)
         stages = [Picture("masked", f"masked input: {top}×{top}", face.masked, top)]
         for key in sorted(outs, key=_resolution):

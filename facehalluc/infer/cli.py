@@ -18,6 +18,7 @@ import logging
 import sys
 from pathlib import Path
 
+from ..infer.paste import DEFAULT_FEATHER
 from ..utils.quiet import quiet_tensorflow
 
 
@@ -38,7 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "<stem>_block{r}.png for every block")
     p.add_argument("--paste-back", action="store_true", help="also write <stem>_pasted.png: the output "
                    "warped back into the original photo (raw photos only)")
-    p.add_argument("--feather", type=float, default=3.0, help="paste-back blend ramp in crop pixels")
+    p.add_argument("--feather", type=float, default=DEFAULT_FEATHER,
+                   help=f"paste-back blend ramp in crop pixels (default {DEFAULT_FEATHER:g}; face pixels stay the photo's)")
     p.add_argument("--export", metavar="DIR", help="export the model as a TensorFlow SavedModel to DIR "
                    "(an existing SavedModel there is replaced; other non-empty folders are refused)")
     p.add_argument("--all-outputs", action="store_true", help="with --export: also export out_8..out_64")

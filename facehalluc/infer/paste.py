@@ -3,8 +3,11 @@
 The alignment (``facehalluc.preprocess``) maps photo coordinates to the aligned crop with a
 similarity ``A`` (2x3, ``[x', y'] = A @ [x, y, 1]``).  Paste-back samples the crop at ``A @ p`` for
 every photo pixel ``p`` (``cv2.warpAffine`` with ``WARP_INVERSE_MAP``, bilinear) and alpha-blends it
-over the photo where the crop lies; the alpha ramps linearly from 0 to 1 over ``feather`` crop
-pixels at the crop border so no seam is visible.  Pixel centres are at integer coordinates in both
+over the photo where the crop lies.  The alpha rises smoothly (smoothstep) from 0 at the crop border to 1
+``feather`` crop pixels inside it (default :data:`DEFAULT_FEATHER` = 16, an eighth of the crop), so the
+photo's own surroundings fade into the hallucinated context with no step along the crop's outline.  With
+``mask`` (the crop's face mask) the alpha is also 0 on the face, so the photo keeps its own face pixels
+exactly instead of their twice-resampled copy.  Pixel centres are at integer coordinates in both
 frames (OpenCV's convention), the same convention the preprocessor's matrix
 (``facehalluc.preprocess.Sample.transform``) uses.
 """
@@ -18,20 +21,28 @@ def invert_affine(matrix: np.ndarray) -> np.ndarray:
     return np.linalg.inv(m)[:2]
 
 
+#: default width of the paste-back ramp, in crop pixels (an eighth of a 128-pixel crop)
+DEFAULT_FEATHER = 16.0
+
+
 def feather_alpha(size: int, feather: float) -> np.ndarray:
-    """(size, size) float32 alpha: 1 inside, linear ramp to 0 over ``feather`` pixels at the border."""
+    """(size, size) float32 alpha: 1 inside, a smoothstep ramp (3t^2 - 2t^3) to 0 over ``feather`` pixels
+    at the border (its slope is 0 at both ends, so neither end of the ramp shows as an edge)."""
     if feather <= 0:
         return np.ones((size, size), np.float32)
     d = np.minimum(np.arange(size), np.arange(size)[::-1]).astype(np.float32) + 0.5
-    ramp = np.clip(d / float(feather), 0.0, 1.0)
-    return np.minimum(ramp[:, None], ramp[None, :])
+    t = np.clip(d / float(feather), 0.0, 1.0)
+    ramp = t * t * (3.0 - 2.0 * t)
+    return np.minimum(ramp[:, None], ramp[None, :]).astype(np.float32)
 
 
-def paste_back(photo: np.ndarray, crop: np.ndarray, matrix: np.ndarray, feather: float = 3.0) -> np.ndarray:
+def paste_back(photo: np.ndarray, crop: np.ndarray, matrix: np.ndarray, feather: float = DEFAULT_FEATHER,
+               mask: np.ndarray | None = None) -> np.ndarray:
     """Blends ``crop`` (S x S x 3, uint8 or float [0, 1]) into ``photo`` (H x W x 3 uint8).
 
-    ``matrix``: the 2x3 photo -> crop similarity used for alignment.  Returns a new uint8 photo;
-    photo pixels that the crop does not cover are unchanged.
+    ``matrix``: the 2x3 photo -> crop similarity used for alignment.  ``mask``: the crop's face mask
+    (S x S, non-zero = face); photo pixels whose whole footprint lies on the face keep their own values.
+    Returns a new uint8 photo; photo pixels that the crop does not cover are unchanged.
     """
     import cv2
 
@@ -55,7 +66,11 @@ def paste_back(photo: np.ndarray, crop: np.ndarray, matrix: np.ndarray, feather:
     flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
     warped = cv2.warpAffine(crop_f, roi, (x1 - x0, y1 - y0), flags=flags, borderMode=cv2.BORDER_CONSTANT,
                             borderValue=0)
-    alpha = cv2.warpAffine(feather_alpha(size, feather), roi, (x1 - x0, y1 - y0), flags=flags,
+    a = feather_alpha(size, feather)
+    if mask is not None:
+        face = np.asarray(mask).reshape(size, size).astype(bool)
+        a = a * (1.0 - face.astype(np.float32))
+    alpha = cv2.warpAffine(a, roi, (x1 - x0, y1 - y0), flags=flags,
                            borderMode=cv2.BORDER_CONSTANT, borderValue=0)[..., None]
     part = photo[y0:y1, x0:x1].astype(np.float32) / 255.0 * (1.0 - alpha) + np.clip(warped, 0.0, 1.0) * alpha
     out[y0:y1, x0:x1] = np.round(np.clip(part, 0.0, 1.0) * 255.0).astype(np.uint8)

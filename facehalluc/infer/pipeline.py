@@ -11,7 +11,7 @@ import numpy as np
 
 from .engine import Hallucinator
 from .images import contact_sheet, list_inputs, read_masked_face, unique_stems, write_png
-from .paste import paste_back
+from .paste import DEFAULT_FEATHER, paste_back
 
 REPORT_NAME = "inference_report.json"
 
@@ -22,7 +22,7 @@ class InferenceOptions:
     batch_size: int = 16
     save_stages: bool = False  # also <stem>_masked.png and <stem>_block{r}.png
     paste_back: bool = False  # also <stem>_pasted.png (raw photos only)
-    feather: float = 3.0  # paste-back alpha ramp width, in crop pixels
+    feather: float = DEFAULT_FEATHER  # paste-back alpha ramp width, in crop pixels
     sheet_rows: int = 32  # rows per contact-sheet page
     progress: bool = True
 
@@ -97,7 +97,7 @@ def _write_outputs(item: Prepared, outs: dict[str, np.ndarray], i: int, out_dir:
                 continue
             rec[f"block{r}"] = str(write_png(out_dir / f"{item.name}_block{r}.png", v[i]))
     if opt.paste_back and item.photo is not None and item.matrix is not None:
-        pasted = paste_back(item.photo, outs[f"out_{top}"][i], item.matrix, opt.feather)
+        pasted = paste_back(item.photo, outs[f"out_{top}"][i], item.matrix, opt.feather, mask=item.mask)
         rec["pasted"] = str(write_png(out_dir / f"{item.name}_pasted.png", pasted))
     return rec
 
