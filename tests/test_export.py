@@ -9,7 +9,7 @@ import textwrap
 import numpy as np
 import pytest
 
-keras = pytest.importorskip("keras")
+import keras  # noqa: E402
 
 
 def _masked_batch(n: int = 3, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

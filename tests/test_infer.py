@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-keras = pytest.importorskip("keras")
+import keras  # noqa: E402
 
 
 # ------------------------------------------------------------------------------------ paste-back

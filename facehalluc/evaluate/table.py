@@ -279,8 +279,8 @@ def write_cpu_table(paths: Sequence[str | Path], out_dir: str | Path, plot: bool
     out.mkdir(parents=True, exist_ok=True)
     md = [f"### {title}", "",
           "Not the paper's protocol: measures computable offline (labels say what each is; ↑ higher is better, "
-          "↓ lower is better, →0 closer to zero is better). 'unavailable' = its network weights or the face "
-          "masks were absent.", "",
+          "↓ lower is better, →0 closer to zero is better, →1 closer to one is better). 'unavailable' = its "
+          "network weights or the face masks were absent.", "",
           *_markdown_rows(header, body)]
     notes = {r.name: m for r in results for m in list(r.proxies.values()) + list(r.metrics.values())
              if m.status == "unavailable"}
