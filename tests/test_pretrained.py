@@ -208,3 +208,30 @@ def test_every_shipped_file_is_package_data(repo_root):
     patterns = ast.literal_eval(data)["facehalluc.pretrained"]
     for f in shipped_dir().iterdir():
         assert any(fnmatch.fnmatch(f"shipped/{f.name}", p) for p in patterns), f.name
+
+
+def test_shipped_manifest_records_its_provenance():
+    """Code version, library versions, data hash and preprocessing, split lists, every command and the machine
+    (python -m facehalluc.pretrained info prints them): what it takes to make the same model again."""
+    from facehalluc.pretrained.__main__ import summary
+    from facehalluc.pretrained.provenance import REQUIRED
+
+    prov = read_manifest(shipped_dir())["provenance"]
+    missing = [k for k in REQUIRED if k not in prov]
+    assert not missing, f"manifest provenance lacks {missing}"
+    assert len(prov["code"]["commit"]) == 40 and prov["code"]["dirty"] is False
+    assert {"python", "tensorflow", "keras", "numpy", "dlib-bin"} <= set(prov["libraries"])
+    assert len(prov["data"]["sha256"]) == 64 and prov["data"]["preprocess"]["output_size"] == 128
+    assert {"train", "val", "test"} <= set(prov["splits"])
+    assert all(len(s["sha256"]) == 64 and s["identities"] > 0 for s in prov["splits"].values())
+    assert prov["commands"] and all("argv" in c for c in prov["commands"])
+    assert "code: commit " + prov["code"]["commit"] in summary(read_manifest(shipped_dir()))
+    assert "code: commit not recorded" in summary({})
+
+
+def test_pack_refuses_a_dirty_tree_unless_forced(tmp_path, monkeypatch):
+    from facehalluc.pretrained import provenance
+
+    monkeypatch.setattr(provenance, "git_state", lambda: {"commit": "a" * 40, "dirty": True})
+    with pytest.raises(provenance.DirtyTreeError, match="--force"):
+        provenance.collect(tmp_path, tmp_path / "data.h5")
