@@ -362,7 +362,7 @@ def test_prepare_batch_over_hostile_corpus_with_worker_pool(corpus, tmp_path, ca
     report = json.loads(res.report_path.read_text())
     assert report["n_faces"] == n_good and report["n_files"] == len(corpus)
     assert report["skipped_by_reason"] == {"no_face": 2, "unreadable": 3}
-    assert report["n_train"] + report["n_val"] == n_good
+    assert report["n_train"] + report["n_val"] + report["n_test"] == n_good
     assert not out.with_name(out.name + ".partial").exists()
     with h5py.File(out, "r") as f:
         assert "border_mode" in f.attrs["preprocess_config"]
