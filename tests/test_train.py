@@ -296,13 +296,14 @@ def test_paper_without_converted_weights_exits_2_with_the_command(tmp_path, monk
     assert not (tmp_path / "run").exists()
 
 
-@pytest.mark.parametrize("option", ["train.mixed_precision=true", "train.xla=true"])
+@pytest.mark.parametrize("option", ["train.mixed_precision=true", "train.xla=true",
+                                    "train.mixed_precision=true,train.mixed_precision_dtype=bfloat16"])
 def test_mixed_precision_and_xla_train_and_restore_policy(tmp_path, option):
     import keras
 
     from facehalluc.train.run import DataSource, train
 
-    cfg = small_config(overrides=[option, "train.checkpoint_every_steps=0"])
+    cfg = small_config(overrides=[*option.split(","), "train.checkpoint_every_steps=0"])
     ref_cfg = small_config(overrides=["train.checkpoint_every_steps=0"])
     src = synthetic_source(cfg, tmp_path, n=16, steps_per_epoch=2)
     seen = {}
@@ -316,7 +317,9 @@ def test_mixed_precision_and_xla_train_and_restore_policy(tmp_path, option):
     res = train(cfg, tmp_path / "run", DataSource(src.train, 2, None), epochs=1, verbose=0, extra_callbacks=[Probe()])
     assert keras.mixed_precision.global_policy().name == "float32"  # restored
     assert np.isfinite(res.history[-1]["g_total"])
-    if "mixed" in option:
+    if "bfloat16" in option:  # no loss scaling: bfloat16 has float32's exponent range
+        assert seen["policy"] == "mixed_bfloat16" and seen["opt"] == "Adam"
+    elif "mixed" in option:
         assert seen["policy"] == "mixed_float16" and seen["opt"] == "LossScaleOptimizer"
     else:
         assert seen["jit"] is True and seen["opt"] == "Adam"
