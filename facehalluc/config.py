@@ -329,7 +329,7 @@ def shipped() -> Config:
     """The preset of the generator shipped in the package (docs/model_card.md): ``cpu`` at widths ÷ 8.
 
     Everything as ``cpu`` (the study's best settings) except the channel widths, divided by 8 instead of 4
-    (6.16 M generator parameters, 12.3 MB in float16) so that the weights fit the package's size budget and
+    (6.16 M generator parameters: a 11.4 MB compressed float16 npz) so that the weights fit the package's size budget and
     a 2-core CPU sees ~1.6x more images per hour (27 vs 17 images/s, benchmarks/bench_train_step.py).
     """
     cfg = cpu()
