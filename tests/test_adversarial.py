@@ -200,3 +200,7 @@ def test_resume_prints_what_it_continues_from(tmp_path, capsys):
     assert "g_lr 0.0001 (checkpoint had 0.0005)" in line  # the config's rate replaces the restored one
     assert "WARNING: config differs" in line and "train.g_lr: 0.0005 -> 0.0001" in line
     assert "train.epochs" not in line  # extending a run is what --resume is for
+    import h5py  # the rate really changed: the checkpoint written after the resume holds Adam's new rate
+
+    with h5py.File(tmp_path / "r" / "checkpoint" / "state.h5", "r") as f:
+        assert float(f["g_optimizer"]["1"][()]) == pytest.approx(1e-4) and int(f["g_optimizer"]["0"][()]) == 4

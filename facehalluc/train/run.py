@@ -159,23 +159,28 @@ def _record_command(run_dir: Path, resume: bool, init_from: str | None, start_st
         f.write(json.dumps(line) + "\n")
 
 
+def _optimizers(trainer: GANTrainer) -> dict[str, keras.optimizers.Optimizer]:
+    return {k: getattr(o, "inner_optimizer", o) for k, o in (("g_lr", trainer.g_optimizer), ("d_lr", trainer.d_optimizer))}
+
+
 def _apply_config_lr(trainer: GANTrainer, cfg: Config) -> dict[str, float]:
     """After a restore: the learning rates the checkpoint held, then the config's set in their place (the
     checkpoint stores Adam's learning-rate variable; a resumed run uses the rates it was started with)."""
     held = {}
-    for key, opt, lr in (("g_lr", trainer.g_optimizer, cfg.train.g_lr), ("d_lr", trainer.d_optimizer, cfg.train.d_lr)):
-        inner = getattr(opt, "inner_optimizer", opt)
-        held[key] = float(keras.ops.convert_to_numpy(inner.learning_rate))
-        if held[key] != np.float32(lr) and hasattr(inner.learning_rate, "assign"):
-            inner.learning_rate.assign(lr)
+    for key, opt in _optimizers(trainer).items():
+        held[key] = float(keras.ops.convert_to_numpy(opt.learning_rate))
+        if held[key] != np.float32(getattr(cfg.train, key)):
+            opt.learning_rate.assign(getattr(cfg.train, key))
     return held
 
 
-def resume_line(ckpt: Path, state: TrainState, cfg: Config, held: dict[str, float], changed: list[str]) -> str:
-    """The one line ``--resume`` prints: checkpoint, step, epoch, learning rates, and any config change."""
+def resume_line(ckpt: Path, state: TrainState, trainer: GANTrainer, held: dict[str, float],
+                changed: list[str]) -> str:
+    """The one line ``--resume`` prints: checkpoint, step, epoch, the learning rates the optimizers now hold
+    (and what the checkpoint held, where that differs), and any config change."""
     def lr(key: str) -> str:
-        now = getattr(cfg.train, key)
-        was = f" (checkpoint had {held[key]:.3g})" if held[key] != np.float32(now) else ""
+        now = float(keras.ops.convert_to_numpy(_optimizers(trainer)[key].learning_rate))
+        was = f" (checkpoint had {held[key]:.3g})" if held[key] != now else ""
         return f"{key} {now:.3g}{was}"
 
     line = (f"train: resumed from {ckpt} at global step {state.global_step} (epoch {state.epoch}, stage "
@@ -333,7 +338,7 @@ def _train(cfg: Config, run_dir: Path, data: str | Path | DataSource, steps_per_
                                                             *trainer.d_optimizer.variables])
                 held = _apply_config_lr(trainer, cfg)
                 if chief:
-                    print(resume_line(ckpt, state, cfg, held, changed or []), file=sys.stderr, flush=True)
+                    print(resume_line(ckpt, state, trainer, held, changed or []), file=sys.stderr, flush=True)
             else:
                 if init_from is not None and s == 0 and saved is None:
                     from .init_from import init_generator
