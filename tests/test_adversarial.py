@@ -118,8 +118,7 @@ def test_projected_training_step_trains_heads_only_and_ramps(tmp_path):
     h = res.history
     assert res.state.global_step == 4 and all(np.isfinite(x["g_total"]) for x in h)
     assert h[-1]["b32_d"] > 0 and h[-1]["b32_fm"] > 0 and h[-1]["b16_d"] == 0
-    # the generator's adv term is weighted by the ramp: total = pixel + tv + 0.1 * ramp * adv + 0.1 * fm
-    from facehalluc.train.checkpoint import _groups, restore_checkpoint  # noqa: F401
+    # a fresh trainer, one step by hand: what trains and what stays frozen, and the ramp's value
     from facehalluc.train.trainer import GANTrainer, build_discriminators, make_optimizers
     from facehalluc.models import build_cascade
     from facehalluc.losses import build_loss_networks

@@ -50,7 +50,7 @@ def is_projected(model: keras.Model) -> bool:
     return model.name.startswith(PREFIX)
 
 
-def _alex_weights(cfg: Config) -> dict[str, list[np.ndarray]] | None:
+def alexnet_weights(cfg: Config) -> dict[str, list[np.ndarray]] | None:
     """The converted AlexNet conv weights (None = keep random, only with weights.allow_random)."""
     from ..nets import lpips_from_config
 
@@ -73,7 +73,7 @@ def build_projected_discriminator(resolution: int, cfg: Config, alex: dict[str, 
     if not layers_wanted or min(layers_wanted) < 1 or max(layers_wanted) > 5:
         raise ValueError(f"model.pd_layers must name AlexNet ReLU layers 1..5, got {m.pd_layers}")
     prefix = name or f"{PREFIX}_{resolution}"
-    alex = alex if alex is not None else _alex_weights(cfg)
+    alex = alex if alex is not None else alexnet_weights(cfg)
     rng = np.random.default_rng(1000 + resolution)  # fixed projections: the same for every run of a config
     inp = keras.Input((resolution, resolution, 3), name=f"{prefix}_input")
     h = LPIPSPreprocess("0.1", dtype=FROZEN_DTYPE, name=f"{prefix}_imagenet_norm")(inp)

@@ -16,8 +16,13 @@ custom TensorFlow ``train_step``.  Per batch (see ``docs/faithfulness.md``, sect
    step 1 is reused: the generator has not changed in between, so this is the same gradient as a
    second forward pass, at half the cost.
 
+Beyond the paper (``loss.adv_kind``, ``loss.adv_resolutions``, ``loss.adv_diffaugment``, ``loss.adv_ramp_steps``,
+``loss.lambda_fm``; defaults = the paper): discriminators on a subset of blocks only, DiffAugment on everything
+they see, a linear warm-up of λ_adv, and the projected discriminator of :mod:`facehalluc.models.projected` with
+hinge losses weighted by the hallucinated share of each location and feature matching.
+
 Every loss term of every block is a ``keras.metrics.Mean`` tracker named ``b{r}_{term}``
-(``pixel, pc, adv, id, tv, total, d``) plus ``g_total`` and ``d_total``; ``fit()`` shows them in its
+(``pixel, pc, adv, fm, id, tv, total, d``) plus ``g_total`` and ``d_total``; ``fit()`` shows them in its
 progress bar, History and TensorBoard, and ``test_step`` gives the same names with a ``val_``
 prefix.  Losses are divided by the number of replicas before differentiation because gradients are
 summed across replicas by the optimizer under ``tf.distribute``.
@@ -304,9 +309,9 @@ def build_discriminators(resolutions: tuple[int, ...], cfg: Config) -> dict[int,
     if not wanted:
         return {}
     if cfg.loss.adv_kind == "projected":
-        from ..models.projected import _alex_weights, build_projected_discriminator
+        from ..models.projected import alexnet_weights, build_projected_discriminator
 
-        alex = _alex_weights(cfg)
+        alex = alexnet_weights(cfg)
         return {r: build_projected_discriminator(r, cfg, alex) for r in wanted}
     discs = {r: build_discriminator(r, cfg) for r in wanted}
     sync = sync_batchnorm(cfg)
