@@ -4,26 +4,6 @@ from __future__ import annotations
 import numpy as np
 
 
-def seam_ratio(photo, pasted, matrix) -> float:
-    """Mean Sobel gradient magnitude of ``pasted`` over the photo pixels within 2 crop pixels of the crop
-    square's outline, divided by the photo's own there (1 = no step added)."""
-    import cv2
-
-    m = np.asarray(matrix)
-    h, w = photo.shape[:2]
-    yy, xx = np.mgrid[0:h, 0:w]
-    cx = m[0, 0] * xx + m[0, 1] * yy + m[0, 2]
-    cy = m[1, 0] * xx + m[1, 1] * yy + m[1, 2]
-    d = np.minimum.reduce([cx + 0.5, 127.5 - cx, cy + 0.5, 127.5 - cy])
-    band = np.abs(d) < 2
-
-    def grad(img):
-        g = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY).astype(np.float32)
-        return np.hypot(cv2.Sobel(g, cv2.CV_32F, 1, 0), cv2.Sobel(g, cv2.CV_32F, 0, 1))
-
-    return float(grad(pasted)[band].mean() / grad(photo)[band].mean())
-
-
 def test_default_paste_back_has_no_seam_and_keeps_the_photo_face(tmp_path):
     import cv2
     from PIL import Image
@@ -31,7 +11,7 @@ def test_default_paste_back_has_no_seam_and_keeps_the_photo_face(tmp_path):
 
     from facehalluc.config import load_config
     from facehalluc.infer.engine import load_hallucinator
-    from facehalluc.infer.paste import DEFAULT_FEATHER, paste_back
+    from facehalluc.infer.paste import DEFAULT_FEATHER, paste_back, seam_ratio
     from facehalluc.infer.preprocessing import align_photo, make_preprocessor
 
     Image.fromarray(data.astronaut()).save(tmp_path / "astronaut.png")

@@ -3,17 +3,14 @@
     python docs/tools/paste_figure.py [--model default] [--lfw ../shared/data/lfw] [--out docs/img/paste_back_before_after.png]
 
 Rows: skimage's astronaut and three LFW test-split people (identities no model was trained or chosen on);
-each panel is the photo region around the crop, with the seam measure of tests/test_paste_seam.py in the title.
+each panel is the photo region around the crop, with ``facehalluc.infer.paste.seam_ratio`` in the title.
 """
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests"))
 
 
 def main() -> int:
@@ -28,12 +25,10 @@ def main() -> int:
     import matplotlib.pyplot as plt
     from PIL import Image
     from skimage import data
-    from test_paste_seam import seam_ratio
-
     from facehalluc.config import load_config
     from facehalluc.data.split import hash_unit
     from facehalluc.infer.engine import load_hallucinator
-    from facehalluc.infer.paste import DEFAULT_FEATHER, invert_affine, paste_back
+    from facehalluc.infer.paste import DEFAULT_FEATHER, invert_affine, paste_back, seam_ratio
     from facehalluc.infer.preprocessing import align_photo, make_preprocessor
 
     tmp = Path("/tmp/paste_figure_astronaut.png")

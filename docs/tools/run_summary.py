@@ -2,25 +2,23 @@
 
     python docs/tools/run_summary.py --out results/realism/runs.json NAME=RUN_DIR [NAME=RUN_DIR ...]
 
-Wall time per run: from the first command's start (``commands.jsonl``) to the modification time of the last
-``history.jsonl`` record, which the 2-core machine shared with the other runs of the study (see docs).
+Wall time per run: :func:`facehalluc.pretrained.provenance.training_wall_seconds` (the same figure a packed
+model's manifest records), on a 2-core machine shared with the other runs of the study (see docs).
 """
 from __future__ import annotations
 
 import argparse
-import calendar
 import json
-import time
 from pathlib import Path
+
+from facehalluc.pretrained.provenance import read_commands, training_wall_seconds
 
 
 def summarise(run: Path) -> dict:
-    cmds = [json.loads(ln) for ln in (run / "commands.jsonl").read_text().splitlines() if ln.strip()]
+    cmds = read_commands(run)
     hist = [json.loads(ln) for ln in (run / "history.jsonl").read_text().splitlines() if ln.strip()]
-    start = calendar.timegm(time.strptime(cmds[0]["utc"], "%Y-%m-%dT%H:%M:%SZ"))
-    end = max([h.get("time_utc", 0) for h in hist] + [(run / "history.jsonl").stat().st_mtime])
     keys = ("val_b128_pixel", "val_b128_pc", "val_b64_pixel", "b128_adv", "b128_d", "b64_d", "b128_fm", "b8_d")
-    return {"steps": hist[-1]["global_step"], "epochs": hist[-1]["epoch"], "wall_seconds": round(end - start, 1),
+    return {"steps": hist[-1]["global_step"], "epochs": hist[-1]["epoch"], "wall_seconds": training_wall_seconds(run, cmds),
             "commands": [" ".join(c["argv"]) for c in cmds], "commit": cmds[0]["git"]["commit"],
             "init_from": (json.loads((run / "init_from.json").read_text()) if (run / "init_from.json").is_file()
                           else {}).get("init_from"),

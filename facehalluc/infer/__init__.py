@@ -6,12 +6,12 @@
 """
 from .engine import Hallucinator, ModelPathError, from_keras, from_savedmodel, load_hallucinator
 from .images import InputImageError, contact_sheet, list_inputs, read_masked_face, write_png
-from .paste import feather_alpha, invert_affine, paste_back
+from .paste import feather_alpha, invert_affine, paste_back, seam_ratio
 from .pipeline import InferenceOptions, InferenceReport, run_inference
 
 __all__ = [
     "Hallucinator", "ModelPathError", "from_keras", "from_savedmodel", "load_hallucinator",
     "InputImageError", "contact_sheet", "list_inputs", "read_masked_face", "write_png",
-    "feather_alpha", "invert_affine", "paste_back",
+    "feather_alpha", "invert_affine", "paste_back", "seam_ratio",
     "InferenceOptions", "InferenceReport", "run_inference",
 ]

@@ -75,3 +75,24 @@ def paste_back(photo: np.ndarray, crop: np.ndarray, matrix: np.ndarray, feather:
     part = photo[y0:y1, x0:x1].astype(np.float32) / 255.0 * (1.0 - alpha) + np.clip(warped, 0.0, 1.0) * alpha
     out[y0:y1, x0:x1] = np.round(np.clip(part, 0.0, 1.0) * 255.0).astype(np.uint8)
     return out
+
+
+def seam_ratio(photo: np.ndarray, pasted: np.ndarray, matrix: np.ndarray, size: int = 128) -> float:
+    """How much step a paste adds along the crop's outline: the mean Sobel gradient magnitude of ``pasted``
+    (luminance) over the photo pixels within 2 crop pixels of the crop square's outline, divided by the
+    photo's own there (1 = no step added).  ``matrix``: the photo -> crop similarity; ``size``: crop side."""
+    import cv2
+
+    m = np.asarray(matrix)
+    h, w = photo.shape[:2]
+    yy, xx = np.mgrid[0:h, 0:w]
+    cx = m[0, 0] * xx + m[0, 1] * yy + m[0, 2]
+    cy = m[1, 0] * xx + m[1, 1] * yy + m[1, 2]
+    d = np.minimum.reduce([cx + 0.5, size - 0.5 - cx, cy + 0.5, size - 0.5 - cy])
+    band = np.abs(d) < 2
+
+    def grad(img: np.ndarray) -> np.ndarray:
+        g = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY).astype(np.float32)
+        return np.hypot(cv2.Sobel(g, cv2.CV_32F, 1, 0), cv2.Sobel(g, cv2.CV_32F, 0, 1))
+
+    return float(grad(pasted)[band].mean() / grad(photo)[band].mean())

@@ -26,9 +26,9 @@ def summary(man: dict) -> str:
     lines = [f"model: config {man.get('config')}, {man.get('parameters', 0):,} parameters, "
              f"{man.get('bytes', 0) / 1e6:.1f} MB float16, sha256 {str(man.get('sha256'))[:16]}…",
              f"code: commit {code.get('commit') or 'not recorded'}" + (" (dirty tree)" if code.get("dirty") else ""),
-             f"libraries: " + ", ".join(f"{k} {v}" for k, v in (p.get("libraries") or {}).items()) if p.get("libraries")
+             "libraries: " + ", ".join(f"{k} {v}" for k, v in (p.get("libraries") or {}).items()) if p.get("libraries")
              else "libraries: not recorded",
-             f"data: {(p.get('data') or {}).get('file', 'not recorded')} sha256 "  
+             f"data: {(p.get('data') or {}).get('file', 'not recorded')} sha256 "
              f"{str((p.get('data') or {}).get('sha256', 'not recorded'))[:16]}",
              f"commands: {len(p.get('commands') or [])} recorded; wall {p.get('wall_seconds', 'not recorded')} s"]
     missing = p.get("not_recoverable")

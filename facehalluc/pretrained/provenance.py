@@ -57,19 +57,21 @@ def data_record(h5: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
     return data, splits
 
 
-def _commands(run_dir: Path) -> list[dict[str, Any]]:
-    p = run_dir / "commands.jsonl"
+def read_commands(run_dir: str | Path) -> list[dict[str, Any]]:
+    """The lines of ``RUN_DIR/commands.jsonl`` (one per ``train.py`` invocation)."""
+    p = Path(run_dir) / "commands.jsonl"
     if not p.is_file():
         return []
     return [json.loads(ln) for ln in p.read_text(encoding="utf-8").splitlines() if ln.strip()]
 
 
-def _wall(run_dir: Path, commands: list[dict[str, Any]]) -> float | None:
-    """Sum over training commands of (next command's start or the last epoch record) - start, seconds."""
+def training_wall_seconds(run_dir: str | Path, commands: list[dict[str, Any]]) -> float | None:
+    """Sum over training commands of (its last epoch record before the next command) - its start, seconds;
+    an epoch record's time is its ``time_utc``, or ``history.jsonl``'s modification time for older runs."""
     import calendar
     import time
 
-    hist = run_dir / "history.jsonl"
+    hist = Path(run_dir) / "history.jsonl"
     if not commands or not hist.is_file():
         return None
     starts = [calendar.timegm(time.strptime(c["utc"], "%Y-%m-%dT%H:%M:%SZ")) for c in commands]
@@ -92,7 +94,7 @@ def collect(run_dir: str | Path, data: str | Path, *, force: bool = False) -> di
     if code["dirty"] and not force:
         raise DirtyTreeError(f"the source tree at {code['commit']} has uncommitted changes: commit them first, "
                              f"or pass --force to pack anyway (recorded as dirty)")
-    commands = _commands(run_dir)
+    commands = read_commands(run_dir)
     init = run_dir / "init_from.json"
     data_rec, splits = data_record(data)
     return {
@@ -104,5 +106,5 @@ def collect(run_dir: str | Path, data: str | Path, *, force: bool = False) -> di
         "commands": commands,
         "init_from": json.loads(init.read_text(encoding="utf-8")) if init.is_file() else None,
         "machine": machine(),
-        "wall_seconds": _wall(run_dir, commands),
+        "wall_seconds": training_wall_seconds(run_dir, commands),
     }

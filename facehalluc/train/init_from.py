@@ -32,13 +32,13 @@ def _generator_fields(cfg: Config) -> dict[str, Any]:
 
 def source_arrays(spec: str | Path) -> tuple[dict[str, np.ndarray], Config, dict[str, Any]]:
     """(generator arrays keyed by variable path, source config, record) for ``--init-from`` ``spec``."""
-    from ..pretrained import is_packed_dir, read_packed_arrays, resolve_model
+    from ..pretrained import WEIGHTS_NAME, is_packed_dir, read_packed_arrays, resolve_model
     from ..weights import sha256_file
 
     path = resolve_model(str(spec))
     if is_packed_dir(path):
         stored, cfg, manifest = read_packed_arrays(path)
-        wfile = path / manifest.get("weights", "generator.fp16.npz")
+        wfile = path / manifest.get("weights", WEIGHTS_NAME)
         record = {"kind": "packed", "sha256": manifest.get("sha256"),
                   "source_provenance": manifest.get("provenance", {})}
         return {k: v.astype(np.float32) for k, v in stored.items()}, cfg, {**record, "weights": str(wfile)}
@@ -59,7 +59,7 @@ def source_arrays(spec: str | Path) -> tuple[dict[str, np.ndarray], Config, dict
         lines = [ln for ln in hist.read_text(encoding="utf-8").splitlines() if ln.strip()]
         if lines:
             last = json.loads(lines[-1])
-            record["source_last_epoch"] = {k: last[k] for k in ("epoch", "global_step", "wall_seconds") if k in last}
+            record["source_last_epoch"] = {k: last[k] for k in ("epoch", "global_step", "time_utc") if k in last}
     if state.is_file():
         from .checkpoint import read_state
 

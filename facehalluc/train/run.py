@@ -148,13 +148,12 @@ def _record_command(run_dir: Path, resume: bool, init_from: str | None, start_st
     included; read by ``facehalluc.pretrained pack`` for the manifest's provenance)."""
     import json
     import os
-    import platform
 
-    from ..utils.provenance import git_state
+    from ..utils.provenance import git_state, machine
 
     line = {"utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "argv": list(sys.argv),
             "cwd": os.getcwd(), "resume": resume, "init_from": init_from, "start_step": start_step,
-            "git": git_state(), "machine": platform.processor() or platform.machine()}
+            "git": git_state(), "machine": machine()["cpu"]}
     with open(run_dir / "commands.jsonl", "a", encoding="utf-8") as f:
         f.write(json.dumps(line) + "\n")
 
@@ -286,12 +285,12 @@ def _train(cfg: Config, run_dir: Path, data: str | Path | DataSource, steps_per_
     if chief:
         run_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_text(run_dir / CONFIG_NAME, cfg.to_yaml())
-        _record_command(run_dir, resume, None if init_from is None else str(init_from),
-                        read_state(run_dir / CHECKPOINT_FILE).global_step
-                        if resume and (run_dir / CHECKPOINT_FILE).is_file() else 0)
 
     ckpt = run_dir / CHECKPOINT_FILE
     saved = read_state(ckpt) if (chief and resume and ckpt.is_file()) else None
+    if chief:
+        _record_command(run_dir, resume, None if init_from is None else str(init_from),
+                        saved.global_step if saved is not None else 0)
     if multi:  # the other workers resume where the chief's checkpoint says
         found, *numbers = broadcast_from_chief(strategy, chief, [np.array(
             [saved is not None, *(dataclasses.astuple(saved)[:4] if saved else (0, 0, 0, 0))], np.int64)])[0]
