@@ -74,6 +74,12 @@ class ModelConfig:
     pd_layers: tuple[int, ...] = (1, 2, 5)
     pd_proj_channels: int = 64
     pd_head_channels: int = 64
+    # Style noise (the paper's §5 proposed extension, not in the paper's model): this many per-pixel standard
+    # normal channels are stacked onto the input of each block in noise_resolutions (cascade inputs
+    # noise_{r}); 0 = no noise input, exactly the paper's cascade.  Only a training objective that rewards
+    # using the noise (loss.imle_samples) makes the samples differ.
+    noise_channels: int = 0
+    noise_resolutions: tuple[int, ...] = (8, 16, 32)
 
 
 @dataclass
@@ -124,6 +130,11 @@ class LossConfig:
     # Feature matching (pix2pixHD): L1 between the projected discriminator's head features of the real and
     # the synthetic image, weighted like the logits; 0 = off (the paper has none).
     lambda_fm: float = 0.0
+    # Conditional IMLE (Li & Malik 2019; Li et al. 2020), needs model.noise_channels: per face, draw this many
+    # noises, run the generator on all of them without gradients, and train on the draw whose output is
+    # closest to the ground truth on the hallucinated (non-face) region, summed over blocks (L1); 0 = one
+    # noise draw per face, no selection (and no objective that makes the noise matter).
+    imle_samples: int = 0
 
 
 @dataclass
@@ -362,10 +373,26 @@ def realism() -> Config:
     return cfg
 
 
+def sampling() -> Config:
+    """Several hallucinations per face (issue 23; docs/results.md, *Several hallucinations per face*): the
+    ``realism`` recipe with style noise and conditional IMLE, warm-started from the shipped weights
+    (``train.py --init-from default``; the noise weights start at zero, so step 0 is the shipped model).
+
+    Differs from ``realism``: 4 standard normal noise channels on the inputs of blocks 8, 16 and 32 (the blocks
+    that lay out hair, clothes and background), and conditional IMLE with 6 draws per face.
+    """
+    cfg = realism()
+    cfg.name = "sampling"
+    cfg.model.noise_channels = 4
+    cfg.model.noise_resolutions = (8, 16, 32)
+    cfg.loss.imle_samples = 6
+    return cfg
+
+
 PRESETS: dict[str, Callable[[], Config]] = {
     f.__name__: f
     for f in (paper, progan, ablation_l2, ablation_no_adv, ablation_no_id, ablation_no_pc, tiny, cpu, shipped,
-              realism)
+              realism, sampling)
 }
 
 
@@ -548,6 +575,17 @@ def validate(cfg: Config) -> None:
         parse_diffaugment(lc.adv_diffaugment)
     except ValueError as e:
         raise ConfigError(str(e)) from None
+    if m.noise_channels < 0:
+        raise ConfigError("model.noise_channels must be >= 0")
+    if m.noise_channels and (not m.noise_resolutions or set(m.noise_resolutions) - set(m.resolutions)):
+        raise ConfigError(f"model.noise_resolutions {m.noise_resolutions} must be a non-empty subset of "
+                          f"model.resolutions {m.resolutions}")
+    if m.noise_channels and cfg.train.regime != "cascade":
+        raise ConfigError("model.noise_channels needs train.regime=cascade")
+    if lc.imle_samples < 0 or lc.imle_samples == 1:
+        raise ConfigError("loss.imle_samples must be 0 (off) or >= 2 draws per face")
+    if lc.imle_samples and not m.noise_channels:
+        raise ConfigError("loss.imle_samples needs a noise input (model.noise_channels > 0)")
     if not 0.0 <= cfg.data.test_share <= 1.0:
         raise ConfigError("data.test_share must be in [0, 1]")
     if cfg.train.batch_size < 1:

@@ -23,8 +23,23 @@ def block_name(resolution: int) -> str:
     return f"block_{resolution}"
 
 
-def input_channels(config: Config) -> int:
-    return 6 if config.model.mask_injection == "concat" else 3
+def input_channels(config: Config, resolution: int | None = None) -> int:
+    """Input channels of block ``resolution``: 3 (6 with ``mask_injection="concat"``), plus the style-noise
+    channels when the block is in ``model.noise_resolutions``."""
+    base = 6 if config.model.mask_injection == "concat" else 3
+    return base + (noise_channels(config, resolution) if resolution is not None else 0)
+
+
+def noise_channels(config: Config, resolution: int) -> int:
+    """Style-noise channels stacked onto block ``resolution``'s input (0 for the paper's cascade)."""
+    m = config.model
+    return m.noise_channels if m.noise_channels and resolution in m.noise_resolutions else 0
+
+
+def noise_shapes(config: Config) -> dict[str, tuple[int, int, int]]:
+    """``{"noise_r": (r, r, channels)}`` for every block with a style-noise input (empty without noise)."""
+    return {f"noise_{r}": (r, r, noise_channels(config, r)) for r in config.model.resolutions
+            if noise_channels(config, r)}
 
 
 def _range_in(x, config: Config, name: str):
@@ -64,7 +79,7 @@ def build_generator_block(resolution: int, config: Config, name: str | None = No
     slope = m.g_leaky_slope
     init = m.g_kernel_init
     prefix = block_name(resolution)
-    inp = keras.Input((resolution, resolution, input_channels(config)), name=f"{prefix}_input")
+    inp = keras.Input((resolution, resolution, input_channels(config, resolution)), name=f"{prefix}_input")
     x = _range_in(inp, config, f"{prefix}_to_tanh_range")
 
     def conv(t, row: Row, filters: int, activation: str | None = "lrelu"):
@@ -147,7 +162,7 @@ def build_upscaler(config: Config, resolution: int = 8, name: str | None = None)
 
 def cascade_input_names(config: Config) -> list[str]:
     res = config.model.resolutions
-    return [f"masked_{r}" for r in res] + [f"mask_{r}" for r in res]
+    return [f"masked_{r}" for r in res] + [f"mask_{r}" for r in res] + list(noise_shapes(config))
 
 
 def build_cascade(config: Config, name: str = "cascade") -> keras.Model:
@@ -160,8 +175,12 @@ def build_cascade(config: Config, name: str = "cascade") -> keras.Model:
     The first "mask" operation (Fig. 2, "we add the mask image at each resolution before feeding the
     input"): block 2r receives the upscaled output of block r whose face-mask region is replaced by
     the masked face at 2r (``mask_injection="replace"``), or the two stacked as 6 channels ("concat").
+
+    With ``model.noise_channels`` the cascade also takes ``noise_{r}`` (N, r, r, channels), standard normal,
+    for each r in ``model.noise_resolutions``, stacked onto block r's input (the style noise of issue 23).
     """
     m = config.model
+    noise_in = {k: keras.Input(shape, name=k) for k, shape in noise_shapes(config).items()}
     composite = FaceComposite(m.mask_threshold, name="face_composite")
     masked_in = {r: keras.Input((r, r, 3), name=f"masked_{r}") for r in m.resolutions}
     mask_in = {r: keras.Input((r, r, 1), name=f"mask_{r}") for r in m.resolutions}
@@ -179,6 +198,8 @@ def build_cascade(config: Config, name: str = "cascade") -> keras.Model:
         x = guide
         if m.mask_injection == "concat":
             x = layers.Concatenate(name=f"inject_mask_{r}")([guide, masked_in[r]])
+        if f"noise_{r}" in noise_in:
+            x = layers.Concatenate(name=f"inject_noise_{r}")([x, noise_in[f"noise_{r}"]])
         raw = block(x)
         out = composite([mask_in[r], masked_in[r], raw])
         outputs[f"out_{r}"] = layers.Identity(name=f"out_{r}", dtype="float32")(out)
@@ -186,7 +207,7 @@ def build_cascade(config: Config, name: str = "cascade") -> keras.Model:
         if m.stop_gradient_between_blocks:
             previous = StopGradient(name=f"stop_gradient_{r}")(previous)
     inputs = {**{f"masked_{r}": masked_in[r] for r in m.resolutions},
-              **{f"mask_{r}": mask_in[r] for r in m.resolutions}}
+              **{f"mask_{r}": mask_in[r] for r in m.resolutions}, **noise_in}
     return keras.Model(inputs, outputs, name=name)
 
 
@@ -256,7 +277,8 @@ def build_inference_model(cascade: keras.Model, config: Config, with_mask_input:
     """Wraps the cascade so it takes only 128x128 masked faces (and optionally their binary masks).
 
     Without a mask input the mask is every pixel with a non-zero channel.  Output: ``out_128``
-    (plus ``out_r`` for every block when ``all_outputs``).
+    (plus ``out_r`` for every block when ``all_outputs``).  A cascade with style noise also takes the
+    ``noise_r`` tensors (:func:`noise_shapes`), after ``masked`` (and ``mask``), in ascending r.
     """
     res = config.model.resolutions
     top = res[-1]
@@ -267,8 +289,10 @@ def build_inference_model(cascade: keras.Model, config: Config, with_mask_input:
         inputs.append(mask)
     else:
         mask = MaskFromMasked(name="mask_from_masked")(masked)
+    noise = {k: keras.Input(shape, name=k) for k, shape in noise_shapes(config).items()}
+    inputs += list(noise.values())
     pyr = Pyramid(res, config.model.pyramid_antialias, name="pyramid")([masked, mask])
-    outs = cascade(pyr)
+    outs = cascade({**pyr, **noise})
     outputs = {k: layers.Identity(name=k)(v) for k, v in outs.items()} if all_outputs else \
         {f"out_{top}": layers.Identity(name=f"out_{top}")(outs[f"out_{top}"])}
-    return keras.Model(inputs if with_mask_input else masked, outputs, name=name)
+    return keras.Model(inputs if len(inputs) > 1 else masked, outputs, name=name)

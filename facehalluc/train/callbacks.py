@@ -106,8 +106,8 @@ class RunCallback(keras.callbacks.Callback):
 
 def sample_grid(trainer: GANTrainer, batch: dict) -> np.ndarray:
     """Rows = images; columns = masked input | each block's output (nearest-upsampled to the top
-    resolution, 128) | ground truth."""
-    outs = trainer.generator({k: batch[k] for k in trainer.input_keys}, training=False)
+    resolution, 128) | ground truth.  A style-noise generator gets the same noise (seed 0) every epoch."""
+    outs = trainer.generator(trainer.generator_inputs(batch, seed=0), training=False)
     top = max(int(k.split("_")[1]) for k in batch if k.startswith("masked_"))
     size = top
     cols = [np.asarray(batch[f"masked_{top}"])]

@@ -24,10 +24,31 @@ INIT_RECORD = "init_from.json"
 #: ModelConfig fields that only shape the discriminators: they may differ between source and new run
 DISCRIMINATOR_FIELDS = frozenset({"d_leaky_slope", "d_kernel_init", "d_downsample", "d_min_size", "d_output",
                                   "pd_layers", "pd_proj_channels", "pd_head_channels"})
+#: ModelConfig fields of the style-noise input: a source without noise may start a run with noise
+NOISE_FIELDS = frozenset({"noise_channels", "noise_resolutions"})
 
 
 def _generator_fields(cfg: Config) -> dict[str, Any]:
-    return {k: v for k, v in dataclasses.asdict(cfg.model).items() if k not in DISCRIMINATOR_FIELDS}
+    skip = DISCRIMINATOR_FIELDS | (NOISE_FIELDS if not cfg.model.noise_channels else frozenset())
+    return {k: v for k, v in dataclasses.asdict(cfg.model).items() if k not in skip}
+
+
+def widen_for_noise(arrays: dict[str, np.ndarray], generator: keras.Model) -> tuple[dict[str, np.ndarray], list]:
+    """A noise-free source's arrays for a generator with style-noise inputs: each kernel whose input-channel
+    axis grew (the first conv of a block in ``model.noise_resolutions``) gets zero weights for the new noise
+    channels, so the warm-started generator computes exactly the source's function until training moves them."""
+    out = dict(arrays)
+    widened = []
+    for v in generator.weights:
+        a = arrays.get(v.path)
+        want = tuple(v.shape)
+        if a is None or a.shape == want:
+            continue
+        if a.ndim == 4 and a.shape[:2] == want[:2] and a.shape[3] == want[3] and a.shape[2] < want[2]:
+            pad = np.zeros(want[:2] + (want[2] - a.shape[2], want[3]), a.dtype)
+            out[v.path] = np.concatenate([a, pad], axis=2)
+            widened.append(v.path)
+    return out, widened
 
 
 def source_arrays(spec: str | Path) -> tuple[dict[str, np.ndarray], Config, dict[str, Any]]:
@@ -86,8 +107,13 @@ def init_generator(generator: keras.Model, cfg: Config, spec: str | Path, run_di
     if diff:
         raise RunDirError(f"--init-from {spec}: its generator differs from config {cfg.name!r} in model."
                           + ", model.".join(diff) + f" ({', '.join(f'{a[k]!r} vs {b[k]!r}' for k in diff)})")
+    widened: list = []
+    if cfg.model.noise_channels and not src_cfg.model.noise_channels:
+        arrays, widened = widen_for_noise(arrays, generator)
     assign_arrays(generator, arrays, record["weights"])
     record = {"init_from": str(spec), "source_config": src_cfg.name, "variables": len(arrays), **record}
+    if widened:
+        record["noise_widened"] = widened
     if run_dir is not None:
         atomic_write_text(Path(run_dir) / INIT_RECORD, json.dumps(record, indent=2, default=str) + "\n")
     return record

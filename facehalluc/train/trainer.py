@@ -38,7 +38,7 @@ from keras import layers
 from ..config import Config, adv_resolutions, parse_diffaugment
 from ..losses import (LOSS_KEYS, LossNetworks, block_generator_losses, context_weights, feature_matching_loss,
                       hinge_discriminator_loss, hinge_generator_loss, lsgan_discriminator_loss)
-from ..models import FaceComposite, build_discriminator, build_generator_block
+from ..models import FaceComposite, build_discriminator, build_generator_block, noise_shapes
 from ..models.diffaugment import diff_augment
 from .distribute import in_multi_worker
 
@@ -112,9 +112,14 @@ class GANTrainer(keras.Model):
         self.cfg = cfg
         self.nets = nets
         inputs = generator.input
-        self.input_keys: tuple[str, ...] = tuple(inputs.keys()) if isinstance(inputs, dict) else ()
-        if not self.input_keys:
+        if not isinstance(inputs, dict) or not inputs:
             raise ValueError(f"generator {generator.name!r} must take a dict of inputs")
+        #: style-noise inputs the trainer draws itself (model.noise_channels); the rest comes from the batch
+        self.noise_shapes = {k: v for k, v in noise_shapes(cfg).items() if k in inputs}
+        self.input_keys: tuple[str, ...] = tuple(k for k in inputs if k not in self.noise_shapes)
+        self.imle_samples = int(cfg.loss.imle_samples) if self.noise_shapes else 0
+        self.noise_seed = keras.random.SeedGenerator(cfg.train.seed + 7919, name="noise_seed") \
+            if self.noise_shapes else None
         self.trackers = {n: keras.metrics.Mean(name=n) for n in metric_names(self.resolutions)}
         # facehalluc.train.debug.ExampleLog when $FACEHALLUC_WORKER_DEBUG_DIR is set (batches carry "index")
         self.example_log = None
@@ -122,7 +127,40 @@ class GANTrainer(keras.Model):
 
     # ----------------------------------------------------------------------------- keras API
     def call(self, inputs, training: bool = False):
-        return self.generator({k: inputs[k] for k in self.input_keys}, training=training)
+        return self.generator(self.generator_inputs(inputs), training=training)
+
+    # --------------------------------------------------------------------------- style noise
+    def draw_noise(self, batch, seed=None) -> dict[str, Any]:
+        """Standard normal ``noise_r`` tensors for ``batch`` faces (the trainer's seed stream, or ``seed``)."""
+        seed = self.noise_seed if seed is None else seed
+        return {k: keras.random.normal((batch, *shape), seed=seed) for k, shape in self.noise_shapes.items()}
+
+    def generator_inputs(self, data: dict, seed=None) -> dict[str, Any]:
+        """The generator's input dict from a batch: its own tensors, plus one noise draw per face."""
+        inputs = {k: tf.convert_to_tensor(data[k]) for k in self.input_keys}
+        if self.noise_shapes:
+            inputs.update(self.draw_noise(tf.shape(inputs[self.input_keys[0]])[0], seed))
+        return inputs
+
+    def imle_inputs(self, data: dict) -> dict[str, Any]:
+        """Conditional IMLE: ``loss.imle_samples`` noises per face, generated without gradients; the draw whose
+        output is closest to the ground truth (L1 on the hallucinated region, summed over blocks) is kept."""
+        k = self.imle_samples
+        inputs = {key: data[key] for key in self.input_keys}
+        n = tf.shape(inputs[self.input_keys[0]])[0]
+        tiled = {key: tf.tile(v, tf.concat([[k], tf.ones([tf.rank(v) - 1], tf.int32)], 0))
+                 for key, v in inputs.items()}  # draw-major: row i*n + j = face j, draw i
+        noise = self.draw_noise(k * n)
+        outs = _float32(self.generator({**tiled, **noise}, training=False))
+        dist = 0.0
+        for r in self.resolutions:
+            context = 1.0 - tf.cast(tf.tile(data[f"mask_{r}"], [k, 1, 1, 1]), tf.float32)
+            err = tf.abs(outs[f"out_{r}"] - tf.tile(tf.cast(data[f"full_{r}"], tf.float32), [k, 1, 1, 1]))
+            dist += tf.reduce_mean(err * context, axis=[1, 2, 3])
+        best = tf.argmin(tf.reshape(dist, [k, n]), axis=0, output_type=tf.int32)  # (n,)
+        rows = best * n + tf.range(n)
+        inputs.update({key: tf.stop_gradient(tf.gather(z, rows)) for key, z in noise.items()})
+        return inputs
 
     def compile(self, g_optimizer: keras.optimizers.Optimizer, d_optimizer: keras.optimizers.Optimizer,
                 jit_compile: bool | str = False, **kwargs: Any) -> None:  # type: ignore[override]
@@ -261,7 +299,7 @@ class GANTrainer(keras.Model):
             from .debug import record_examples
 
             record_examples(self.example_log, self.g_optimizer.iterations + 1, data["index"])
-        inputs = {k: data[k] for k in self.input_keys}
+        inputs = self.imle_inputs(data) if self.imle_samples else self.generator_inputs(data)
         replicas = _num_replicas()
         g_vars = self.generator.trainable_variables
         with tf.GradientTape() as g_tape:
@@ -284,7 +322,7 @@ class GANTrainer(keras.Model):
         return self._record(g_losses, d_losses)
 
     def test_step(self, data):
-        inputs = {k: data[k] for k in self.input_keys}
+        inputs = self.generator_inputs(data)
         outs = _float32(self.generator(inputs, training=False))
         d_losses = self._d_losses(data, outs, training=False) if self.disc_list else {}
         g_losses = self._g_losses(data, outs, d_training=False)
