@@ -3,6 +3,7 @@ hallucinated context and background out.
 
     python -m facehalluc.augment --model runs/paper --src CASIA-WebFace/ --out CASIA-hallucinated/ --workers 2
     python -m facehalluc.augment --model runs/paper --src CASIA-WebFace/ --out CASIA-hallucinated/ --resume
+    python -m facehalluc.augment --model runs/sampling --src LFW/ --out LFW-x3/ --per-face 3 --seed 0
 
 §4.4: *"We align, mask and resize all the face images from CW using the same pre-processing steps as
 our training data. These masked images are then fed to our trained cascaded model to hallucinate
@@ -16,8 +17,13 @@ directly in ``--src`` are their own identity).  Every photo goes through the pac
 landmark-hull mask); the 128x128 output ``out_128`` is written as ``OUT/Person/photo.png`` — the
 identity is the folder name, as in the input.  Photos without a detectable face are skipped.
 
+``--per-face K`` (a generator with style noise, e.g. the ``sampling`` preset; issue 23) writes K different
+hallucinations of every photo, ``OUT/Person/photo_sample0.png`` ... ``photo_sample{K-1}.png``; sample j of a
+photo uses the noise ``numpy.random.default_rng((seed, j, crc32(source path)))``, so a rerun with the same
+``--seed`` writes the same files.  A deterministic generator refuses K > 1 (its copies would be identical).
+
 Outputs in ``--out``: the images, ``manifest.csv`` (``source,output,identity,status`` for every
-input; status ``ok`` or the skip code), ``skipped.csv`` (``source,identity,reason_code,reason``) and
+output, one row per sample with ``--per-face``; status ``ok`` or the skip code), ``skipped.csv`` (``source,identity,reason_code,reason``) and
 ``augment_report.json``.
 
 Robustness: every image is written to a temporary name and renamed (a file at its final name is
@@ -110,6 +116,14 @@ def plan(src: Path, limit: int | None = None) -> list[Job]:
         taken.add(out)
         jobs.append(Job(i, f.rel, out, f.identity))
     return jobs
+
+
+def job_outputs(job: Job, per_face: int) -> list[str]:
+    """The output files of ``job``: its ``.png`` name, or ``<stem>_sample{j}.png`` for j < ``per_face`` > 1."""
+    if per_face == 1:
+        return [job.output]
+    rel = Path(job.output)
+    return [rel.with_name(f"{rel.stem}_sample{j}.png").as_posix() for j in range(per_face)]
 
 
 def read_journal(out: Path) -> dict[str, dict[str, str]]:
@@ -214,14 +228,16 @@ class AugmentReport:
 
 def augment(model, src: str | Path, out: str | Path, *, workers: int = 0, resume: bool = False,
             limit: int | None = None, batch_size: int = 16, progress: bool = True,
-            stop_after: int | None = None) -> AugmentReport:
-    """Hallucinates every photo of ``src`` into ``out`` (see the module docstring).
+            stop_after: int | None = None, per_face: int = 1, seed: int = 0) -> AugmentReport:
+    """Hallucinates every photo of ``src`` into ``out`` (see the module docstring); ``per_face`` samples of
+    each with a style-noise generator (``seed``: the noise seed).
 
     ``model``: a :class:`facehalluc.infer.Hallucinator`.  ``stop_after``: test hook, raise
     :class:`AugmentInterrupted` once that many images were written by this call.
     """
     from tqdm import tqdm
 
+    from .infer.engine import name_seed
     from .infer.images import to_uint8
 
     t0 = time.perf_counter()
@@ -230,6 +246,11 @@ def augment(model, src: str | Path, out: str | Path, *, workers: int = 0, resume
         raise AugmentError(f"--src {src}: source folder not found")
     if batch_size < 1:
         raise AugmentError(f"batch size must be >= 1, got {batch_size}")
+    if per_face < 1:
+        raise AugmentError(f"--per-face must be >= 1, got {per_face}")
+    if per_face > 1 and not getattr(model, "stochastic", False):
+        raise AugmentError(f"--per-face {per_face}: the model has no style-noise input, so its copies would be "
+                           f"identical (train one with --config sampling)")
     try:
         if out.resolve() == src.resolve() or src.resolve() in out.resolve().parents:
             raise AugmentError(f"--out {out} must not be inside --src {src}")
@@ -237,6 +258,8 @@ def augment(model, src: str | Path, out: str | Path, *, workers: int = 0, resume
         pass
     state = {"src": str(src.resolve()), "model": str(Path(model.path).resolve()) if model.path else "",
              "limit": limit}
+    if per_face > 1 or getattr(model, "stochastic", False):
+        state.update(per_face=per_face, seed=seed)
     state_path = out / STATE
     if state_path.is_file():
         old = json.loads(state_path.read_text())
@@ -246,6 +269,9 @@ def augment(model, src: str | Path, out: str | Path, *, workers: int = 0, resume
         if old.get("src") != state["src"] or old.get("model") != state["model"]:
             raise AugmentError(f"--out {out} was made from --src {old.get('src')} and --model "
                                f"{old.get('model')}; this call has {state['src']} and {state['model']}")
+        if (old.get("per_face", 1), old.get("seed", 0)) != (state.get("per_face", 1), state.get("seed", 0)):
+            raise AugmentError(f"--out {out} was made with --per-face {old.get('per_face', 1)} --seed "
+                               f"{old.get('seed', 0)}; this call has --per-face {per_face} --seed {seed}")
     elif out.is_dir() and any(out.iterdir()) and not resume:
         raise AugmentError(f"--out {out} exists and is not empty; choose another --out")
     out.mkdir(parents=True, exist_ok=True)
@@ -259,7 +285,7 @@ def augment(model, src: str | Path, out: str | Path, *, workers: int = 0, resume
     todo: list[Job] = []
     for job in jobs:
         rec = journal.get(job.source)
-        if (out / job.output).is_file():
+        if all((out / o).is_file() for o in job_outputs(job, per_face)):
             done[job.source] = {"status": "ok"}
         elif rec is not None and rec.get("status") not in (None, "ok"):
             done[job.source] = rec
@@ -289,11 +315,13 @@ def augment(model, src: str | Path, out: str | Path, *, workers: int = 0, resume
             if not batch:
                 return
             t = time.perf_counter()
-            outs = model.run(np.stack([b[1] for b in batch]), np.stack([b[2] for b in batch]))
+            samples = model.sample(np.stack([b[1] for b in batch]), np.stack([b[2] for b in batch]), per_face,
+                                   seed, [name_seed(b[0].source) for b in batch])
             report.seconds_generator += time.perf_counter() - t
             recs = []
             for i, (job, _, _) in enumerate(batch):
-                atomic_write_png(out / job.output, to_uint8(outs[f"out_{top}"][i]))
+                for name, outs in zip(job_outputs(job, per_face), samples):
+                    atomic_write_png(out / name, to_uint8(outs[f"out_{top}"][i]))
                 rec = {"source": job.source, "output": job.output, "identity": job.identity, "status": "ok"}
                 results[job.source] = rec
                 recs.append(rec)
@@ -333,7 +361,8 @@ def augment(model, src: str | Path, out: str | Path, *, workers: int = 0, resume
         if status == "ok":
             report.n_ok += 1
             identities.add(job.identity)
-            w.writerow((job.source, job.output, job.identity, "ok"))
+            for name in job_outputs(job, per_face):
+                w.writerow((job.source, name, job.identity, "ok"))
         else:
             report.n_skipped += 1
             by_reason[status] = by_reason.get(status, 0) + 1
@@ -361,6 +390,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
     p.add_argument("--limit", type=int, default=None, help="only the first N photos (sorted by path)")
     p.add_argument("--batch-size", type=int, default=16, help="generator batch size")
+    p.add_argument("--per-face", type=int, default=1, metavar="K", help="hallucinations per photo "
+                   "(a style-noise generator, e.g. --config sampling): Person/photo_sample{j}.png, j < K")
+    p.add_argument("--seed", type=int, default=0, help="noise seed (sample j of a photo: default_rng((seed, j, "
+                   "crc32(path))))")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
 
@@ -387,7 +420,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         report = augment(model, args.src, args.out, workers=args.workers, resume=args.resume,
-                         limit=args.limit, batch_size=args.batch_size, progress=not args.no_progress)
+                         limit=args.limit, batch_size=args.batch_size, progress=not args.no_progress,
+                         per_face=args.per_face, seed=args.seed)
     except AugmentError as e:
         print(f"augment: {e}", file=sys.stderr)
         return 2

@@ -17,6 +17,11 @@ three signatures.  All images are 128x128 RGB, NHWC, any batch size:
     ``serving_default``.  Use it when a face pixel may be pure black (the derived mask would then
     miss it).  ``masked`` is multiplied by ``mask`` first.
 
+A generator with style noise (``model.noise_channels``, the ``sampling`` preset) takes in every signature
+the extra float32 inputs ``noise_8``, ``noise_16``, ... (N, r, r, channels), standard normal: one draw per
+face is one sample (listed in ``facehalluc_export.json``; :func:`facehalluc.infer.engine.draw_noise` draws
+them from a seed exactly as ``infer.py --seed`` does).
+
 In every signature the face-mask pixels of the outputs are exactly the input's face pixels (the
 paper's compositing, :class:`facehalluc.models.FaceComposite`).  Next to ``saved_model.pb`` the
 exporter writes ``facehalluc_config.yaml`` (the resolved config) and ``facehalluc_export.json``
@@ -74,14 +79,22 @@ def as_inference_model(model: keras.Model, cfg: Config, all_outputs: bool = True
 
     if _is_cascade(model):
         return build_inference_model(model, cfg, with_mask_input=False, all_outputs=all_outputs)
-    if len(model.inputs) != 1:
-        raise ExportError(f"expected an inference model with one (N,128,128,3) input or a cascade, got "
-                          f"inputs {[t.name for t in model.inputs]}")
+    if len(model.inputs) != 1 + len(noise_shapes(cfg)):
+        raise ExportError(f"expected an inference model with one (N,128,128,3) input (plus the noise inputs "
+                          f"{list(noise_shapes(cfg))}) or a cascade, got inputs {[t.name for t in model.inputs]}")
     return model
 
 
+def noise_shapes(cfg: Config) -> dict[str, tuple[int, int, int]]:
+    """The style-noise inputs of ``cfg``'s generator (empty without noise): ``{"noise_r": (r, r, c)}``."""
+    from .models import noise_shapes as shapes
+
+    return shapes(cfg)
+
+
 def inference_fns(model: keras.Model, cfg: Config, all_outputs: bool):
-    """``(default_fn, with_mask_fn, outputs)``: plain functions masked -> dict, (masked, mask) -> dict.
+    """``(default_fn, with_mask_fn, outputs)``: plain functions masked -> dict, (masked, mask) -> dict
+    (a style-noise generator's take the ``noise_r`` tensors after them, in ascending r).
 
     With a nested cascade the mask-input function feeds the given mask into the pyramid (exactly as
     in training); otherwise (ProGAN: block_128 alone) it runs the model on ``masked * mask`` and
@@ -100,8 +113,8 @@ def inference_fns(model: keras.Model, cfg: Config, all_outputs: bool):
         log.info("model has only out_128 (ProGAN regime): all_outputs exports out_128 alone")
     threshold = float(cfg.model.mask_threshold)
 
-    def default_fn(masked):
-        out = model(masked, training=False)
+    def default_fn(masked, *noise):
+        out = model([masked, *noise] if noise else masked, training=False)
         return {k: out[k] for k in names}
 
     cascade = find_cascade(model)
@@ -109,9 +122,9 @@ def inference_fns(model: keras.Model, cfg: Config, all_outputs: bool):
         mask_model = build_inference_model(cascade, cfg, with_mask_input=True, all_outputs=True,
                                            name="facehalluc_inference_with_mask")
 
-        def with_mask_fn(masked, mask):
+        def with_mask_fn(masked, mask, *noise):
             mask = ops.cast(ops.greater_equal(mask, 0.5), masked.dtype)
-            out = mask_model([masked * mask, mask], training=False)
+            out = mask_model([masked * mask, mask, *noise], training=False)
             return {k: out[k] for k in names}
     else:
         def with_mask_fn(masked, mask):
@@ -163,20 +176,23 @@ def export_savedmodel(inference_model_or_run_dir: keras.Model | str | Path, out_
         log.warning("%s: the model has no lower-block outputs (ProGAN regime); exporting out_128 only",
                     out_dir)
 
-    def uint8_fn(masked_u8):
+    def uint8_fn(masked_u8, *noise):
         x = tf.cast(masked_u8, tf.float32) / 255.0
-        out = default_fn(x)
+        out = default_fn(x, *noise)
         return {k: tf.cast(tf.round(tf.clip_by_value(v, 0.0, 1.0) * 255.0), tf.uint8) for k, v in out.items()}
 
     archive = keras.export.ExportArchive()
     archive.track(model)
     img_f = tf.TensorSpec((None, top, top, 3), tf.float32, name="masked")
-    archive.add_endpoint("serving_default", default_fn, input_signature=[img_f])
+    noise = [tf.TensorSpec((None, *shape), tf.float32, name=k) for k, shape in noise_shapes(cfg).items()]
+    archive.add_endpoint("serving_default", default_fn, input_signature=[img_f, *noise])
     archive.add_endpoint("serving_uint8", uint8_fn,
-                         input_signature=[tf.TensorSpec((None, top, top, 3), tf.uint8, name="masked")])
+                         input_signature=[tf.TensorSpec((None, top, top, 3), tf.uint8, name="masked"), *noise])
     archive.add_endpoint("serving_with_mask", with_mask_fn,
-                         input_signature=[img_f, tf.TensorSpec((None, top, top, 1), tf.float32, name="mask")])
+                         input_signature=[img_f, tf.TensorSpec((None, top, top, 1), tf.float32, name="mask"),
+                                          *noise])
     archive.write_out(str(out_dir), verbose=False)
+    noise_doc = {k: f"float32 (N,{r},{r},{c}) standard normal" for k, (r, _, c) in noise_shapes(cfg).items()}
 
     cfg.save(out_dir / "facehalluc_config.yaml")
     meta: dict[str, Any] = {
@@ -186,15 +202,16 @@ def export_savedmodel(inference_model_or_run_dir: keras.Model | str | Path, out_
         "resolution": top,
         "outputs": names,
         "mask_threshold": cfg.model.mask_threshold,
+        "noise_inputs": {k: list(v) for k, v in noise_shapes(cfg).items()},
         "signatures": {
-            "serving_default": {"inputs": {"masked": f"float32 (N,{top},{top},3) in [0,1]"},
+            "serving_default": {"inputs": {"masked": f"float32 (N,{top},{top},3) in [0,1]", **noise_doc},
                                 "outputs": {k: "float32 in [0,1]" for k in names},
                                 "mask": "derived: pixels with any non-zero channel"},
-            "serving_uint8": {"inputs": {"masked": f"uint8 (N,{top},{top},3)"},
+            "serving_uint8": {"inputs": {"masked": f"uint8 (N,{top},{top},3)", **noise_doc},
                               "outputs": {k: "uint8" for k in names},
                               "mask": "derived: pixels with any non-zero channel"},
             "serving_with_mask": {"inputs": {"masked": f"float32 (N,{top},{top},3) in [0,1]",
-                                             "mask": f"float32 (N,{top},{top},1) in {{0,1}}"},
+                                             "mask": f"float32 (N,{top},{top},1) in {{0,1}}", **noise_doc},
                                   "outputs": {k: "float32 in [0,1]" for k in names},
                                   "mask": "given"},
         },

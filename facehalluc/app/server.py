@@ -4,7 +4,7 @@ Routes:
 
 * ``GET /`` — the page (``static/index.html``);
 * ``GET /api/info`` — the model and the upload limit, JSON;
-* ``POST /api/hallucinate[?filename=NAME]`` — body: the photo file's raw bytes (any image type
+* ``POST /api/hallucinate[?filename=NAME][&samples=K&seed=S]`` — body: the photo file's raw bytes (any image type
   Pillow reads); response: JSON, ``{"ok": true, "stages": [...], "extras": {...}, ...}`` with every
   image as a ``data:image/png;base64,...`` URL, or ``{"ok": false, "error": CODE, "message": TEXT}``
   with status 400 (empty), 411 (no Content-Length), 413 (over the limit), 415 (a multipart form
@@ -122,10 +122,16 @@ class AppHandler(BaseHTTPRequestHandler):
         if url.path != API_PATH:
             self._send_error(AppError(404, "not_found", f"no API at {url.path} (POST photos to {API_PATH})"))
             return
-        filename = (parse_qs(url.query).get("filename") or ["upload"])[0]
+        query = parse_qs(url.query)
+        filename = (query.get("filename") or ["upload"])[0]
         try:
+            try:
+                samples = int((query.get("samples") or ["1"])[0])
+                seed = int((query.get("seed") or ["0"])[0])
+            except ValueError:
+                raise AppError(400, "bad_query", "samples and seed must be whole numbers") from None
             data = self._read_body()
-            result = self.server.service.hallucinate(data, filename)
+            result = self.server.service.hallucinate(data, filename, samples, seed)
             payload = result.to_json()
         except AppError as e:
             log.info("%s: %s (%s)", filename, e.message, e.code)

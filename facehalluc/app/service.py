@@ -29,6 +29,7 @@ from ..infer.preprocessing import AlignedFace, make_preprocessor
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # 20 MiB
+MAX_SAMPLES = 8  # samples per upload (a style-noise generator)
 
 # one-line advice appended to the preprocessor's message, by PreprocessError.code
 _HINTS = {
@@ -125,6 +126,7 @@ class Hallucination:
     stages: list[Picture]
     extras: list[Picture]
     seconds: dict[str, float] = field(default_factory=dict)
+    samples: list[Picture] = field(default_factory=list)  # K > 1 samples of a style-noise generator
 
     def image(self, key: str) -> Picture:
         for im in self.stages + self.extras:
@@ -137,6 +139,7 @@ class Hallucination:
         return {"ok": True, "filename": self.filename, "photo_size": list(self.photo_size),
                 "stages": [im.to_json() for im in self.stages],
                 "extras": {im.key: im.to_json() for im in self.extras},
+                "samples": [im.to_json() for im in self.samples],
                 "seconds": {k: round(v, 3) for k, v in self.seconds.items()}}
 
 
@@ -163,7 +166,8 @@ class HallucinationService:
         """What ``GET /api/info`` returns."""
         return {"model": self.model_name, "model_source": self.model.source,
                 "resolutions": list(self.model.cfg.model.resolutions), "outputs": list(self.model.outputs),
-                "max_upload_bytes": self.max_upload_bytes, "feather": self.feather}
+                "max_upload_bytes": self.max_upload_bytes, "feather": self.feather,
+                "stochastic": self.model.stochastic, "max_samples": MAX_SAMPLES}
 
     def check_size(self, n_bytes: int) -> None:
         """Raises :class:`AppError` (413) for an upload over the limit, (400) for an empty one."""
@@ -173,10 +177,11 @@ class HallucinationService:
         if n_bytes <= 0:
             raise AppError(400, "empty_upload", "The upload is empty: choose an image file.")
 
-    def _run_model(self, masked: np.ndarray, mask: np.ndarray) -> dict[str, np.ndarray]:
+    def _run_model(self, masked: np.ndarray, mask: np.ndarray, samples: int = 1,
+                   seed: int = 0) -> list[dict[str, np.ndarray]]:
         with self._model_lock:
-            outs = self.model.run(masked[None], mask[None])
-        return {k: v[0] for k, v in outs.items()}
+            outs = self.model.sample(masked[None], mask[None], samples, seed, keys=[0])
+        return [{k: v[0] for k, v in o.items()} for o in outs]
 
     def _align(self, data: bytes, filename: str) -> AlignedFace:
         from ..infer.preprocessing import align_photo
@@ -195,15 +200,22 @@ class HallucinationService:
                 hint = _HINTS.get(e.code, "")
                 raise AppError(422, e.code, f"{filename}: {e.reason}" + (f". {hint}" if hint else "")) from None
 
-    def hallucinate(self, data: bytes, filename: str | None = None) -> Hallucination:
+    def hallucinate(self, data: bytes, filename: str | None = None, samples: int = 1,
+                    seed: int = 0) -> Hallucination:
         """Photo file bytes -> :class:`Hallucination`.  Raises :class:`AppError` for an empty or
-        oversized upload (400 / 413), an unreadable image or a photo without a face (422)."""
+        oversized upload (400 / 413), an unreadable image or a photo without a face (422), a bad ``samples``
+        (400).  ``samples`` > 1 with a style-noise generator: that many results (the infer.py seed rule with
+        the upload as face key 0), the first one shown as the stages and pasted back."""
         name = Path(str(filename or "upload").replace("\\", "/")).name or "upload"
+        if not 1 <= int(samples) <= MAX_SAMPLES:
+            raise AppError(400, "bad_samples", f"samples must be between 1 and {MAX_SAMPLES}, got {samples}")
+        samples = int(samples) if self.model.stochastic else 1
         self.check_size(len(data))
         t0 = time.perf_counter()
         face = self._align(data, name)
         t1 = time.perf_counter()
-        outs = self._run_model(face.masked, face.mask)
+        drawn = self._run_model(face.masked, face.mask, samples, seed)
+        outs = drawn[0]
         t2 = time.perf_counter()
         top = self.model.resolution
         result = outs[f"out_{top}"]
@@ -219,7 +231,10 @@ class HallucinationService:
         h, w = face.photo.shape[:2]
         extras = [Picture("aligned", f"aligned crop, {top}×{top}", face.aligned, top),
                   Picture("pasted", f"paste-back into the photo ({w}×{h})", pasted, None, f"{stem}_pasted.png")]
+        picked = [Picture(f"sample_{j}", f"sample {j} (seed {seed})", o[f"out_{top}"], top, f"{stem}_sample{j}.png")
+                  for j, o in enumerate(drawn)] if len(drawn) > 1 else []
         t3 = time.perf_counter()
         log.info("%s: %dx%d photo, align %.2f s, generator %.2f s", name, w, h, t1 - t0, t2 - t1)
         return Hallucination(name, (w, h), stages, extras,
-                             {"align": t1 - t0, "generator": t2 - t1, "paste_back": t3 - t2, "total": t3 - t0})
+                             {"align": t1 - t0, "generator": t2 - t1, "paste_back": t3 - t2, "total": t3 - t0},
+                             picked)

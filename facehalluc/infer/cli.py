@@ -7,6 +7,7 @@ Examples::
     python infer.py --model runs/paper --input photos/ --output out/ --paste-back
     python infer.py --model export/paper_savedmodel --input masked/*.png --masked --output out/
     python infer.py --model runs/paper --export export/paper_savedmodel [--all-outputs]
+    python infer.py --model runs/sampling --input photo.jpg --output out/ --samples 4 --seed 1
 
 Exit status: 0 when at least one input was processed (or the export succeeded), 1 when nothing
 could be processed, 2 on usage errors (bad model path, no inputs).
@@ -41,6 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
                    "warped back into the original photo (raw photos only)")
     p.add_argument("--feather", type=float, default=DEFAULT_FEATHER,
                    help=f"paste-back blend ramp in crop pixels (default {DEFAULT_FEATHER:g}; face pixels stay the photo's)")
+    p.add_argument("--samples", type=int, default=1, metavar="K",
+                   help="hallucinations per input (a generator with style noise, e.g. the sampling preset): "
+                   "<stem>_sample0.png ... <stem>_sample{K-1}.png; a deterministic generator gives one")
+    p.add_argument("--seed", type=int, default=0, help="noise seed: sample j of <stem> uses "
+                   "numpy default_rng((seed, j, crc32(stem))), the same on every machine (default 0)")
     p.add_argument("--export", metavar="DIR", help="export the model as a TensorFlow SavedModel to DIR "
                    "(an existing SavedModel there is replaced; other non-empty folders are refused)")
     p.add_argument("--all-outputs", action="store_true", help="with --export: also export out_8..out_64")
@@ -54,6 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     if not args.export and not args.input:
         print("infer.py: give --input PATH ... (with --output DIR) and/or --export DIR", file=sys.stderr)
+        return 2
+    if args.samples < 1:
+        print("infer.py: --samples must be >= 1", file=sys.stderr)
         return 2
     if args.input and not args.output:
         print("infer.py: --output DIR is required with --input", file=sys.stderr)
@@ -89,8 +98,14 @@ def main(argv: list[str] | None = None) -> int:
     except (ModelPathError, OSError, RuntimeError, ValueError) as e:
         print(f"infer.py: cannot load model: {e}", file=sys.stderr)
         return 2
+    if args.samples > 1 and not model.stochastic:
+        print(f"infer.py: note: {model_path} has no style-noise input, so its {args.samples} samples are "
+              f"identical; writing one output per input (train with --config sampling for several)",
+              file=sys.stderr)
+        args.samples = 1
     opt = InferenceOptions(masked_inputs=args.masked, batch_size=args.batch_size, save_stages=args.save_stages,
-                           paste_back=args.paste_back, feather=args.feather, progress=not args.no_progress)
+                           paste_back=args.paste_back, feather=args.feather, progress=not args.no_progress,
+                           samples=args.samples, seed=args.seed)
     try:
         report = run_inference(model, args.input, args.output, opt)
     except FileNotFoundError as e:

@@ -1,9 +1,10 @@
 """A generator ready for inference, from a training run directory or an exported SavedModel."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import zlib
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -16,6 +17,24 @@ class ModelPathError(ValueError):
     """``--model`` is neither a training run directory nor a SavedModel directory."""
 
 
+def name_seed(name: str) -> int:
+    """A stable 32-bit number for a file stem (crc32), so a face's noise does not depend on its batch."""
+    return zlib.crc32(str(name).encode("utf-8"))
+
+
+def draw_noise(shapes: dict[str, tuple[int, ...]], row_seeds: Sequence) -> dict[str, np.ndarray]:
+    """Style noise for a batch: row i is drawn from ``numpy.random.default_rng(row_seeds[i])`` (an int or a
+    tuple of ints), the ``noise_r`` arrays in ascending r, standard normal float32.  numpy's generator gives
+    the same numbers on every platform, so a seed names one sample everywhere."""
+    keys = sorted(shapes, key=lambda k: int(k.split("_")[-1]))
+    rows: dict[str, list] = {k: [] for k in keys}
+    for s in row_seeds:
+        rng = np.random.default_rng(s)
+        for k in keys:
+            rows[k].append(rng.standard_normal(shapes[k], dtype=np.float32))
+    return {k: np.stack(v) if v else np.zeros((0, *shapes[k]), np.float32) for k, v in rows.items()}
+
+
 @dataclass
 class Hallucinator:
     """Runs the generator on 128x128 masked faces (float32 [0, 1], black outside the face).
@@ -23,6 +42,10 @@ class Hallucinator:
     ``run(masked)`` derives the face mask from the non-zero pixels; ``run(masked, mask)`` uses the
     given binary mask (N, 128, 128) or (N, 128, 128, 1) (the preprocessor's landmark-hull mask).
     Returns numpy arrays ``out_128`` and, for the cascade, ``out_8`` ... ``out_64``.
+
+    A generator with style noise (``noise_shapes`` non-empty) makes one sample per noise draw: pass ``noise``
+    (from :func:`draw_noise`), or ``seed`` (row i then uses ``default_rng((seed, i))``); :meth:`sample` gives K
+    samples per face.  Without noise both are ignored and the output is the one deterministic hallucination.
     """
 
     cfg: Config
@@ -32,26 +55,67 @@ class Hallucinator:
     _default: Callable
     _with_mask: Callable
     keepalive: object = None  # the restored SavedModel object (keeps its variables alive)
+    noise_shapes: dict = field(default_factory=dict)  # {"noise_r": (r, r, c)}; empty: deterministic
+
+    @property
+    def stochastic(self) -> bool:
+        return bool(self.noise_shapes)
 
     @property
     def resolution(self) -> int:
         return self.cfg.model.resolutions[-1]
 
-    def run(self, masked: np.ndarray, mask: np.ndarray | None = None) -> Outputs:
+    def run(self, masked: np.ndarray, mask: np.ndarray | None = None, *, noise: dict | None = None,
+            seed: int = 0) -> Outputs:
         masked = np.asarray(masked, np.float32)
         top = self.resolution
         if masked.ndim != 4 or masked.shape[1:] != (top, top, 3):
             raise ValueError(f"masked faces must be (N, {top}, {top}, 3), got {masked.shape}")
+        z = self._noise_list(masked.shape[0], noise, seed)
         if mask is None:
-            out = self._default(masked)
+            out = self._default(masked, *z)
         else:
             mask = np.asarray(mask, np.float32)
             if mask.ndim == 3:
                 mask = mask[..., None]
             if mask.shape != masked.shape[:3] + (1,):
                 raise ValueError(f"mask must be (N, {top}, {top}[, 1]) matching masked, got {mask.shape}")
-            out = self._with_mask(masked, mask)
+            out = self._with_mask(masked, mask, *z)
         return {k: np.asarray(v) for k, v in out.items()}
+
+    def sample(self, masked: np.ndarray, mask: np.ndarray | None = None, k: int = 1, seed: int = 0,
+               keys: Sequence | None = None) -> list[Outputs]:
+        """``k`` samples per face: sample j of face i uses noise ``default_rng((seed, j, keys[i]))`` (``keys``:
+        per-face ints, e.g. :func:`name_seed` of the file stem; default the row index).  A deterministic model
+        returns its one output ``k`` times."""
+        if k < 1:
+            raise ValueError(f"k (samples per face) must be >= 1, got {k}")
+        n = np.asarray(masked).shape[0]
+        keys = list(range(n)) if keys is None else [int(x) for x in keys]
+        if len(keys) != n:
+            raise ValueError(f"keys: need one per face ({n}), got {len(keys)}")
+        if not self.stochastic:
+            out = self.run(masked, mask)
+            return [out] * k
+        return [self.run(masked, mask, noise=draw_noise(self.noise_shapes, [(seed, j, key) for key in keys]))
+                for j in range(k)]
+
+    def _noise_list(self, n: int, noise: dict | None, seed: int) -> list:
+        if not self.noise_shapes:
+            return []
+        if noise is None:
+            noise = draw_noise(self.noise_shapes, [(seed, i) for i in range(n)])
+        keys = sorted(self.noise_shapes, key=lambda k: int(k.split("_")[-1]))
+        missing = [k for k in keys if k not in noise]
+        if missing:
+            raise ValueError(f"noise: missing {missing} (this generator takes {keys})")
+        out = []
+        for k in keys:
+            a = np.asarray(noise[k], np.float32)
+            if a.shape != (n, *self.noise_shapes[k]):
+                raise ValueError(f"noise[{k!r}] must be {(n, *self.noise_shapes[k])}, got {a.shape}")
+            out.append(a)
+        return out
 
     __call__ = run
 
@@ -62,6 +126,8 @@ def from_keras(model, cfg: Config, path: Path | None = None) -> Hallucinator:
 
     from ..export import as_inference_model, inference_fns
 
+    from ..export import noise_shapes
+
     model = as_inference_model(model, cfg, all_outputs=True)
     default_fn, with_mask_fn, names = inference_fns(model, cfg, all_outputs=True)
     if keras.backend.backend() == "tensorflow":
@@ -69,7 +135,7 @@ def from_keras(model, cfg: Config, path: Path | None = None) -> Hallucinator:
 
         default_fn = tf.function(default_fn, reduce_retracing=True)
         with_mask_fn = tf.function(with_mask_fn, reduce_retracing=True)
-    return Hallucinator(cfg, "keras", path, names, default_fn, with_mask_fn)
+    return Hallucinator(cfg, "keras", path, names, default_fn, with_mask_fn, noise_shapes=noise_shapes(cfg))
 
 
 def from_savedmodel(path: str | Path) -> Hallucinator:
@@ -86,16 +152,21 @@ def from_savedmodel(path: str | Path) -> Hallucinator:
     default = sigs["serving_default"]
     with_mask = sigs["serving_with_mask"] if "serving_with_mask" in sigs else None
     names = sorted(default.structured_outputs, key=lambda k: (k != "out_128", int(k.split("_")[-1])))
+    spec = default.structured_input_signature[1]
+    shapes = {k: tuple(int(d) for d in v.shape[1:]) for k, v in spec.items() if k.startswith("noise_")}
+    order = sorted(shapes, key=lambda k: int(k.split("_")[-1]))
 
-    def run_default(masked):
-        return default(masked=tf.constant(masked))
+    def run_default(masked, *noise):
+        return default(masked=tf.constant(masked), **{k: tf.constant(z) for k, z in zip(order, noise)})
 
-    def run_with_mask(masked, mask):
+    def run_with_mask(masked, mask, *noise):
         if with_mask is None:  # older export: fall back to the derived mask on masked * mask
-            return default(masked=tf.constant(masked * (mask >= 0.5)))
-        return with_mask(masked=tf.constant(masked), mask=tf.constant(mask))
+            return run_default(masked * (mask >= 0.5), *noise)
+        return with_mask(masked=tf.constant(masked), mask=tf.constant(mask),
+                         **{k: tf.constant(z) for k, z in zip(order, noise)})
 
-    return Hallucinator(cfg, "savedmodel", path, names, run_default, run_with_mask, keepalive=loaded)
+    return Hallucinator(cfg, "savedmodel", path, names, run_default, run_with_mask, keepalive=loaded,
+                        noise_shapes=shapes)
 
 
 def load_hallucinator(path: str | Path | None = "default", weights: str | Path | None = None) -> Hallucinator:

@@ -9,7 +9,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .engine import Hallucinator
+from .engine import Hallucinator, name_seed
 from .images import contact_sheet, list_inputs, read_masked_face, unique_stems, write_png
 from .paste import DEFAULT_FEATHER, paste_back
 
@@ -25,6 +25,8 @@ class InferenceOptions:
     feather: float = DEFAULT_FEATHER  # paste-back alpha ramp width, in crop pixels
     sheet_rows: int = 32  # rows per contact-sheet page
     progress: bool = True
+    samples: int = 1  # hallucinations per input (a style-noise generator; <stem>_sample{j}.png when > 1)
+    seed: int = 0  # sample j of <stem> uses noise default_rng((seed, j, crc32(stem)))
 
 
 @dataclass
@@ -85,9 +87,10 @@ def _prepare_raw(preprocessor, path: Path, name: str, keep_photo: bool) -> Prepa
 
 
 def _write_outputs(item: Prepared, outs: dict[str, np.ndarray], i: int, out_dir: Path,
-                   opt: InferenceOptions) -> dict[str, Any]:
+                   opt: InferenceOptions, stem: str | None = None) -> dict[str, Any]:
     top = item.masked.shape[0]
-    rec: dict[str, Any] = {"input": str(item.path), "output": str(write_png(out_dir / f"{item.name}.png",
+    stem = stem or item.name
+    rec: dict[str, Any] = {"input": str(item.path), "output": str(write_png(out_dir / f"{stem}.png",
                                                                             outs[f"out_{top}"][i]))}
     if opt.save_stages:
         rec["masked"] = str(write_png(out_dir / f"{item.name}_masked.png", item.masked))
@@ -95,19 +98,30 @@ def _write_outputs(item: Prepared, outs: dict[str, np.ndarray], i: int, out_dir:
             r = int(k.split("_")[-1])
             if r == top:  # block_128's output is <stem>.png
                 continue
-            rec[f"block{r}"] = str(write_png(out_dir / f"{item.name}_block{r}.png", v[i]))
+            rec[f"block{r}"] = str(write_png(out_dir / f"{stem}_block{r}.png", v[i]))
     if opt.paste_back and item.photo is not None and item.matrix is not None:
         pasted = paste_back(item.photo, outs[f"out_{top}"][i], item.matrix, opt.feather, mask=item.mask)
-        rec["pasted"] = str(write_png(out_dir / f"{item.name}_pasted.png", pasted))
+        rec["pasted"] = str(write_png(out_dir / f"{stem}_pasted.png", pasted))
     return rec
 
 
-def _sheet_row(item: Prepared, outs: dict[str, np.ndarray], i: int, stages: bool, top: int) -> list[np.ndarray]:
+def _write_samples(item: Prepared, samples: list[dict[str, np.ndarray]], i: int, out_dir: Path,
+                   opt: InferenceOptions) -> dict[str, Any]:
+    """One input's record: ``<stem>.png`` for one sample, ``<stem>_sample{j}.png`` (j = 0..K-1) for several."""
+    if len(samples) == 1:
+        return _write_outputs(item, samples[0], i, out_dir, opt)
+    recs = [_write_outputs(item, s, i, out_dir, opt, f"{item.name}_sample{j}") for j, s in enumerate(samples)]
+    return {"input": str(item.path), "output": recs[0]["output"], "samples": recs, "seed": opt.seed}
+
+
+def _sheet_row(item: Prepared, samples: list[dict[str, np.ndarray]], i: int, stages: bool,
+               top: int) -> list[np.ndarray]:
     row = [item.aligned] if item.aligned is not None else []
     row.append(item.masked)
+    outs = samples[0]
     if stages:
         row += [outs[k][i] for k in sorted(outs, key=lambda k: int(k.split("_")[-1])) if k != f"out_{top}"]
-    row.append(outs[f"out_{top}"][i])
+    row += [s[f"out_{top}"][i] for s in samples]
     return row
 
 
@@ -125,6 +139,8 @@ def run_inference(model: Hallucinator, inputs: Sequence[str | Path], out_dir: st
     opt = options or InferenceOptions()
     if opt.batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {opt.batch_size}")
+    if opt.samples < 1:
+        raise ValueError(f"samples must be >= 1, got {opt.samples}")
     t0 = time.perf_counter()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -154,22 +170,23 @@ def run_inference(model: Hallucinator, inputs: Sequence[str | Path], out_dir: st
             return
         masked = np.stack([b.masked for b in batch])
         t = time.perf_counter()
-        if all(b.mask is None for b in batch):
-            outs = model.run(masked)
-        else:
+        mask = None
+        if any(b.mask is not None for b in batch):
             mask = np.stack([b.mask if b.mask is not None else (b.masked.max(-1) > 0) for b in batch])
-            outs = model.run(masked, mask.astype(np.float32))
+            mask = mask.astype(np.float32)
+        samples = model.sample(masked, mask, opt.samples, opt.seed, [name_seed(b.name) for b in batch])
+        outs = samples[0]
         report.seconds_generator += time.perf_counter() - t
         for i, item in enumerate(batch):
-            report.processed.append(_write_outputs(item, outs, i, out_dir, opt))
-            sheet_rows.append(_sheet_row(item, outs, i, opt.save_stages, top))
+            report.processed.append(_write_samples(item, samples, i, out_dir, opt))
+            sheet_rows.append(_sheet_row(item, samples, i, opt.save_stages, top))
         if not labels:
             item = batch[0]
             labels = (["aligned"] if item.aligned is not None else []) + ["masked (input)"]
             if opt.save_stages:
                 labels += [f"block_{k.split('_')[-1]}" for k in sorted(outs, key=lambda k: int(k.split("_")[-1]))
                            if k != f"out_{top}"]
-            labels.append(f"out_{top}")
+            labels += [f"out_{top}"] if opt.samples == 1 else [f"sample {j}" for j in range(opt.samples)]
         batch.clear()
         if len(sheet_rows) >= opt.sheet_rows:
             write_sheet()
