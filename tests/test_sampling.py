@@ -279,3 +279,30 @@ def test_diversity_measures_by_hand():
     np.testing.assert_allclose(lpips_pairwise(three, MeanAbs(), batch_size=3), (0.1 + 0.4 + 0.3) / 3, rtol=1e-5)
     with pytest.raises(ValueError, match="more than K"):
         real_context_composites(aligned[:2], masks[:2], 2)
+
+
+def test_table2_experiment_with_three_copies_per_face(tmp_path):
+    """``--copies 3``: three different hallucinations of each training face, labelled with its identity."""
+    import h5py
+
+    from facehalluc.config import load_config
+    from facehalluc.data import write_synthetic_dataset
+    from facehalluc.recognition.experiment import main
+    from facehalluc.train.run_dir import build_generator, save_generator
+    from test_recognition import TINY
+
+    h5 = write_synthetic_dataset(tmp_path / "faces.h5", n=48, val_fraction=0.25, seed=0)
+    cfg = load_config("tiny", ["model.noise_channels=2", "model.noise_resolutions=(8,16)"])
+    save_generator(tmp_path / "gen", cfg, build_generator(cfg))
+    out = tmp_path / "exp"
+    args = ["--data", str(h5), "--out", str(out), "--seeds", "0", "--model", str(tmp_path / "gen"), *TINY]
+    assert main([*args, "--copies", "3", "--noise-seed", "2"]) == 0
+    res = json.loads((out / "results.json").read_text())
+    aug = res["summary"]["real+halluc"]["data"]
+    assert aug["n_halluc"] == 3 * 36 and aug["n_train_images"] == 4 * 36
+    caches = res["hallucination"]["caches"]
+    assert len(caches) == 3 and res["halluc_source"]["copies"] == 3
+    with h5py.File(caches[0]) as a, h5py.File(caches[1]) as b:
+        assert not np.array_equal(a["images"][()], b["images"][()])  # the copies differ
+    assert res["hallucination"]["face_pixels_max_abs_diff_uint8"] == 0.0
+    assert main([*args, "--copies", "0"]) == 2

@@ -135,6 +135,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--embedding-dim", type=int, default=128, help="penultimate feature size (paper: 256)")
     p.add_argument("--weight-decay", type=float, default=5e-4)
     p.add_argument("--halluc-batch", type=int, default=32, help="generator batch size")
+    p.add_argument("--copies", type=int, default=1, metavar="K",
+                   help="hallucinated copies per training face (a style-noise generator, e.g. --config sampling; "
+                        "copy j of dataset row r uses noise default_rng((--noise-seed, j, r))); default 1")
+    p.add_argument("--noise-seed", type=int, default=0, help="noise seed of the copies (style-noise generators)")
     p.add_argument("--no-save-weights", action="store_true", help="do not keep the trained networks' weights")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     return p
@@ -156,6 +160,9 @@ def _run_experiment(args: argparse.Namespace, argv: Sequence[str] | None = None)
     for p in {data_path, eval_path}:
         if not p.is_file():
             raise ExperimentError(f"{p}: dataset file not found (make one with data/prepare.py)")
+    if args.copies < 1 or (args.copies > 1 and args.halluc_dir is not None):
+        raise ExperimentError("--copies must be >= 1, and > 1 needs --model (a style-noise generator), not "
+                              "--halluc-dir")
     if args.halluc_dir is not None and not Path(args.halluc_dir, "manifest.csv").is_file():
         raise ExperimentError(f"--halluc-dir {args.halluc_dir}: no manifest.csv "
                               f"(write the folder with python -m facehalluc.augment)")
@@ -212,14 +219,24 @@ def _run_experiment(args: argparse.Namespace, argv: Sequence[str] | None = None)
             except Exception as e:  # noqa: BLE001 - missing shipped model, bad path
                 raise ExperimentError(str(e)) from e
             halluc_source = {"model": args.model, "path": mpath, "fingerprint": mfp}
-            cache = out / "halluc_cache" / f"{rh.cache_key(index.fingerprint, tset.rows, mfp)}.h5"
-            if cache.is_file():
-                halluc_info = {**rh.cache_info(cache), "cache": str(cache), "reused": True}
-                print(f"hallucinated copies: reusing {cache} ({halluc_info['n']} faces)", file=sys.stderr)
-            else:
-                print(f"hallucinating {len(tset.rows)} training faces with {mpath} -> {cache}", file=sys.stderr)
-                halluc_info = {**rh.hallucinate_to_cache(data_path, tset.rows, mpath, cache, args.halluc_batch,
-                                                         progress), "cache": str(cache), "reused": False}
+            if args.copies > 1 or args.noise_seed:
+                halluc_source.update(copies=args.copies, noise_seed=args.noise_seed)
+            caches = []
+            for j in range(args.copies):
+                fp = mfp if (args.copies == 1 and not args.noise_seed) else f"{mfp}|{args.noise_seed}|{j}"
+                cache = out / "halluc_cache" / f"{rh.cache_key(index.fingerprint, tset.rows, fp)}.h5"
+                caches.append(cache)
+                if cache.is_file():
+                    halluc_info = {**rh.cache_info(cache), "cache": str(cache), "reused": True}
+                    print(f"hallucinated copies: reusing {cache} ({halluc_info['n']} faces)", file=sys.stderr)
+                else:
+                    print(f"hallucinating {len(tset.rows)} training faces with {mpath} (copy {j}) -> {cache}",
+                          file=sys.stderr)
+                    halluc_info = {**rh.hallucinate_to_cache(data_path, tset.rows, mpath, cache, args.halluc_batch,
+                                                             progress, sample=j, seed=args.noise_seed),
+                                   "cache": str(cache), "reused": False}
+            if args.copies > 1:
+                halluc_info = {**halluc_info, "copies": args.copies, "caches": [str(c) for c in caches]}
 
     # ---- pixels (in memory at --size)
     t0 = time.perf_counter()
@@ -235,8 +252,8 @@ def _run_experiment(args: argparse.Namespace, argv: Sequence[str] | None = None)
             halluc_info = {"augment_dir": str(args.halluc_dir), "n": int(found.sum()),
                            "missing": int((~found).sum())}
         else:
-            x_hal = rh.load_cache(cache, tset.rows, args.size)
-            y_hal = tset.labels
+            x_hal = np.concatenate([rh.load_cache(c, tset.rows, args.size) for c in caches])
+            y_hal = np.tile(tset.labels, args.copies)
         sample_grid(x_real[:: max(1, len(x_real) // 8)][:8],
                     x_hal[:: max(1, len(x_hal) // 8)][:8] if args.halluc_dir is None else x_hal[:8],
                     out / "samples.png")

@@ -59,12 +59,14 @@ def cache_key(data_fingerprint: str, rows: np.ndarray, model_fp: str) -> str:
 
 
 def hallucinate_to_cache(data: str | Path, rows: np.ndarray, model: str | Path, cache: Path,
-                         batch_size: int = 32, progress: bool = True) -> dict:
+                         batch_size: int = 32, progress: bool = True, sample: int = 0, seed: int = 0) -> dict:
     """Runs the generator on the ``masked``/``mask`` of ``rows`` and writes ``cache`` (atomic).
-    Returns the info stored in the cache's attributes (seconds, face-pixel check, ...)."""
+    Returns the info stored in the cache's attributes (seconds, face-pixel check, ...).  A style-noise
+    generator draws copy ``sample`` of dataset row r with noise ``default_rng((seed, sample, r))``."""
     from tqdm import tqdm
 
     from ..infer import load_hallucinator
+    from ..infer.engine import draw_noise
 
     rows = np.asarray(rows, np.int64)
     t0 = time.perf_counter()
@@ -84,18 +86,21 @@ def hallucinate_to_cache(data: str | Path, rows: np.ndarray, model: str | Path, 
                         sel = pick[b:b + batch_size]
                         masked = masked_blk[sel].astype(np.float32) / 255.0
                         mask = mask_blk[sel]
-                        o = hal.run(masked, mask)["out_128"]
+                        p = positions[b:b + batch_size]
+                        noise = draw_noise(hal.noise_shapes, [(seed, sample, int(r)) for r in rows[p]]) \
+                            if hal.stochastic else None  # = hal.sample(..., keys=rows[p])[sample]
+                        o = hal.run(masked, mask, noise=noise)["out_128"]
                         img = np.round(np.clip(o, 0.0, 1.0) * 255.0).astype(np.uint8)
                         inside = mask.astype(bool)
                         if inside.any():  # face pixels must be the input's (composited by the model)
                             diff = np.abs(img.astype(np.int16) - masked_blk[sel].astype(np.int16))
                             face_err = max(face_err, float(diff[inside].max()))
-                        p = positions[b:b + batch_size]
                         out[int(p[0]):int(p[-1]) + 1] = img
                         bar.update(len(sel))
             info = {"n": int(len(rows)), "seconds": round(time.perf_counter() - t0, 2),
                     "face_pixels_max_abs_diff_uint8": face_err, "model": str(model),
-                    "generator_config": hal.cfg.name, "batch_size": int(batch_size)}
+                    "generator_config": hal.cfg.name, "batch_size": int(batch_size),
+                    "sample": int(sample), "noise_seed": int(seed), "stochastic": bool(hal.stochastic)}
             f.attrs["info"] = json.dumps(info)
     return info
 
