@@ -23,11 +23,18 @@ Predictor = Callable[[np.ndarray], np.ndarray]
 
 
 def load_predictor(model_path: str | Path) -> tuple[Predictor, str]:
-    """A function masked float32 (N,128,128,3) -> out_128 (N,128,128,3), and a short description."""
+    """A function masked float32 (N,128,128,3) -> out_128 (N,128,128,3), and a short description.
+
+    A style-noise generator scores its sample 0 of each face, the i-th face predicted being face key i
+    (``Hallucinator.sample(..., seed=0, keys=[i])``: the same draw as ``python -m facehalluc.evaluate.sampling``'s
+    sample 0 when the faces come in split order)."""
     hallucinator = load_hallucinator(model_path)
+    seen = [0]
 
     def predict(x: np.ndarray) -> np.ndarray:
-        out = hallucinator.run(x)
+        keys = list(range(seen[0], seen[0] + len(x)))
+        seen[0] += len(x)
+        out = hallucinator.sample(x, k=1, seed=0, keys=keys)[0]
         if "out_128" not in out:
             raise ModelLoadError(f"{model_path}: the model returns {sorted(out)}, expected 'out_128'")
         return out["out_128"]

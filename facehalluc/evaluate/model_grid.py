@@ -5,7 +5,8 @@
 
 The faces are :func:`facehalluc.evaluate.baselines.sample_indices` (the first ``n`` val faces by source
 path), so every method's figure shows the same people.  ``--blocks`` (one model): columns masked | out_8 …
-out_128 | real.  Otherwise: real | masked | each ``--baselines`` method | each model's out_128.
+out_128 | real.  Otherwise: real | masked | each ``--baselines`` method | each model's out_128 (``--samples K``:
+K columns for each style-noise model, sample j of grid row i drawn with ``default_rng((seed, j, i))``).
 """
 from __future__ import annotations
 
@@ -34,7 +35,8 @@ def _faces(h5: str | Path, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, li
 
 
 def model_grid(h5: str | Path, models: dict[str, str | Path], path: str | Path, n: int = 8, split: str = "val",
-               baselines: str | Path | None = None, blocks: bool = False, title: str = "") -> Path:
+               baselines: str | Path | None = None, blocks: bool = False, title: str = "", samples: int = 1,
+               seed: int = 0) -> Path:
     """Writes the grid PNG (see the module docstring) and returns its path."""
     from facehalluc.infer.engine import load_hallucinator
     from facehalluc.infer.images import nearest_resize
@@ -67,8 +69,10 @@ def model_grid(h5: str | Path, models: dict[str, str | Path], path: str | Path, 
             if (base / m).is_dir():
                 cols[m] = [load_image(base / m / f"{by_row[int(r)]}.png") for r in rows]
     for name, run in models.items():
-        out = load_hallucinator(run).run(x)
-        cols[name] = [np.clip(o, 0, 1) for o in out["out_128"]]
+        hal = load_hallucinator(run)
+        drawn = hal.sample(x, k=samples if hal.stochastic else 1, seed=seed)
+        for j, out in enumerate(drawn):
+            cols[name if len(drawn) == 1 else f"{name} #{j}"] = [np.clip(o, 0, 1) for o in out["out_128"]]
     return image_grid(cols, path, labels, title or f"{Path(h5).name}, {split}: first {n} faces by source path")
 
 
@@ -82,12 +86,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--blocks", action="store_true", help="one model: every block's output")
     ap.add_argument("--n", type=int, default=8)
     ap.add_argument("--split", default="val", choices=("train", "val", "test"))
+    ap.add_argument("--samples", type=int, default=1, metavar="K", help="K columns per style-noise model")
+    ap.add_argument("--seed", type=int, default=0, help="noise seed of --samples")
     args = ap.parse_args(argv)
     models = {}
     for m in args.model:
         name, _, run = m.rpartition("=")
         models[name or Path(run).name] = run
-    print(model_grid(args.data, models, args.out, args.n, args.split, args.baselines, args.blocks))
+    print(model_grid(args.data, models, args.out, args.n, args.split, args.baselines, args.blocks,
+                     samples=args.samples, seed=args.seed))
     return 0
 
 
