@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     from facehalluc.data import read_arrays
     from facehalluc.infer.engine import load_hallucinator
     from facehalluc.utils.atomic import atomic_write_text
-    from facehalluc.utils.provenance import git_commit
+    from facehalluc.utils.provenance import git_state
     from facehalluc.utils.quiet import quiet_tensorflow
 
     quiet_tensorflow()
@@ -183,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     res = evaluate_sampling(hal, arr.aligned[:n], arr.masked[:n], arr.mask[:n], args.samples, args.seed, lp, emb)
     res.update(model=args.model, weights=args.weights, split=args.split, data=str(args.data), seconds=round(time.perf_counter() - t0, 1),
                command="python -m facehalluc.evaluate.sampling " + " ".join(argv or sys.argv[1:]),
-               commit=git_commit())
+               git=git_state())
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(Path(args.out), json.dumps(res, indent=1) + "\n")
     d = res["diversity"]
