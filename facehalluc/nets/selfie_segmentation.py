@@ -79,9 +79,10 @@ class Conv2DTransposeBias(keras.layers.Layer):
                 "strides": self.strides, "padding": self.padding}
 
 
-def read_model_file(path: str | Path = MODEL_FILE, sha256: str | None = MODEL_SHA256) -> Model:
-    """Reads and parses the .tflite file after checking its sha256 (``sha256=None`` skips the check)."""
-    path = Path(path)
+def read_model_file(path: str | Path | None = None, sha256: str | None = MODEL_SHA256) -> Model:
+    """Reads and parses the .tflite file (default :data:`MODEL_FILE`) after checking its sha256
+    (``sha256=None`` skips the check)."""
+    path = Path(MODEL_FILE if path is None else path)
     try:
         data = path.read_bytes()
     except OSError as e:
@@ -198,9 +199,12 @@ def build_keras_model(model: Model, name: str = "selfie_segmentation") -> keras.
 _CACHE: dict[str, keras.Model] = {}
 
 
-def selfie_segmentation(path: str | Path = MODEL_FILE, sha256: str | None = MODEL_SHA256) -> keras.Model:
-    """The frozen Keras selfie-segmentation network (built once per file and cached)."""
-    key = f"{Path(path).resolve()}:{sha256}"
+def selfie_segmentation(path: str | Path | None = None, sha256: str | None = MODEL_SHA256) -> keras.Model:
+    """The frozen Keras selfie-segmentation network (default file :data:`MODEL_FILE`; built once per
+    file and cached).  Raises :class:`SegmenterModelError` naming the file when it is missing, changed
+    or holds an unsupported graph."""
+    path = Path(MODEL_FILE if path is None else path)
+    key = f"{path.resolve()}:{sha256}"
     if key not in _CACHE:
         _CACHE[key] = build_keras_model(read_model_file(path, sha256))
     return _CACHE[key]
