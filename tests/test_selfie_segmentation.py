@@ -272,3 +272,22 @@ def test_cli_default_is_the_selfie_segmenter_and_grabcut_stays(tmp_path, monkeyp
     rc = background.main(["--input", str(inp), "--face-mask", str(mask), "--background", str(bg),
                           "--output", str(tmp_path / "bad")])
     assert rc == 2
+
+
+def test_model_licence_and_notice_ship_as_package_data():
+    """setup.py's package_data covers every file of facehalluc/segment/data (model, licence, NOTICE)."""
+    import ast
+    import fnmatch
+
+    from facehalluc.nets.selfie_segmentation import MODEL_FILE
+
+    root = Path(__file__).resolve().parent.parent
+    tree = ast.parse((root / "setup.py").read_text())
+    data = next(kw.value for node in ast.walk(tree) if isinstance(node, ast.Call)
+                for kw in node.keywords if kw.arg == "package_data")
+    patterns = ast.literal_eval(data)["facehalluc.segment"]
+    files = sorted(MODEL_FILE.parent.iterdir())
+    assert {f.name for f in files} >= {"selfie_segmentation.tflite", "LICENSE-mediapipe.txt", "NOTICE"}
+    for f in files:
+        assert any(fnmatch.fnmatch(f"data/{f.name}", p) for p in patterns), f.name
+    assert "Apache License" in (MODEL_FILE.parent / "LICENSE-mediapipe.txt").read_text()
