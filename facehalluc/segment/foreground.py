@@ -121,7 +121,7 @@ class Foreground:
     mask: np.ndarray
     face: np.ndarray
     method: str  # "selfie+saliency" (default), "grabcut+saliency" or "user" (given foreground)
-    grabcut: np.ndarray | None = None
+    grabcut: np.ndarray | None = None  # the person mask before refinement (GrabCut's or the selfie segmenter's)
     saliency: np.ndarray | None = None
     saliency_used: bool = False
     notes: list[str] = field(default_factory=list)
