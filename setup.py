@@ -16,7 +16,9 @@ setup(
     # the shipped generator (docs/model_card.md): float16 weights, config, manifest with the sha256
     package_data={"facehalluc.pretrained": ["shipped/*.npz", "shipped/*.yaml", "shipped/*.json", "shipped/*.png"],
                   # the web page of `python -m facehalluc.app` (docs/app.md)
-                  "facehalluc.app": ["static/*.html"]},
+                  "facehalluc.app": ["static/*.html"],
+                  # MediaPipe's selfie segmentation network (Apache-2.0), read by facehalluc.nets.selfie_segmentation
+                  "facehalluc.segment": ["data/*.tflite", "data/NOTICE", "data/LICENSE-mediapipe.txt"]},
     install_requires=[
         "tensorflow==2.21.*",
         "keras==3.15.*",

@@ -2,6 +2,7 @@
 """Makes docs/img/background_replacement.png: input | foreground mask | new background (suppl. Fig. 3).
 
     python benchmarks/background_figure.py [--src ../shared/data/lfw] [--n 6] [--model RUN_DIR|SAVEDMODEL]
+                                           [--method selfie|grabcut]
                                            [--out docs/img/background_replacement.png]
 
 Faces: ``--n`` LFW photos evenly spaced through the sorted folder, through the package's
@@ -27,6 +28,7 @@ def main() -> int:
     from PIL import Image
 
     from facehalluc.background import estimate_foreground, replace_background
+    from facehalluc.segment.person import segment_foreground
     from facehalluc.config import load_config
     from facehalluc.data.prepare import discover
     from facehalluc.infer.images import contact_sheet
@@ -36,6 +38,8 @@ def main() -> int:
     p.add_argument("--src", default=str(REPO.parent / "shared" / "data" / "lfw"))
     p.add_argument("--n", type=int, default=6)
     p.add_argument("--model", help="run directory or SavedModel: use its hallucinations as inputs")
+    p.add_argument("--method", choices=("selfie", "grabcut"), default="selfie",
+                   help="person segmenter (facehalluc.background --method); selfie is the default")
     p.add_argument("--out", default=str(REPO / "docs" / "img" / "background_replacement.png"))
     args = p.parse_args()
     import skimage
@@ -64,7 +68,8 @@ def main() -> int:
             out = model.run(s.masked[None].astype(np.float32) / 255.0, s.mask[None].astype(np.float32))
             img = np.round(np.clip(out[f"out_{model.resolution}"][0], 0, 1) * 255).astype(np.uint8)
         t = time.process_time()
-        fg = estimate_foreground(img, s.mask > 0)
+        fg = (segment_foreground(img, s.mask > 0) if args.method == "selfie"
+              else estimate_foreground(img, s.mask > 0))
         t_fg += time.process_time() - t
         t = time.process_time()
         res = replace_background(img, bgs[k % len(bgs)], s.mask, foreground=fg.mask)

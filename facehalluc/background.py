@@ -18,15 +18,19 @@ Here (see docs/faithfulness.md, "Background replacement"):
    :func:`facehalluc.models.mask_from_masked`), found automatically next to a package output
    (``<stem>_masked.png`` written by ``infer.py --save-stages``), or the convex hull of the 68 dlib
    landmarks when a face is detected (:class:`facehalluc.preprocess.FacePreprocessor`).
-2. **Person segmentation**: no segmentation network can be obtained offline, so OpenCV's GrabCut
-   stands in, seeded by the face mask (sure foreground), a head/neck/shoulder region placed from the
-   face box (probable foreground) and the saliency region (probable foreground).  A user-supplied
-   foreground mask (``foreground`` / ``--foreground``, from any segmenter or matting network)
-   replaces steps 1–3 (the face mask is still added to it).
+2. **Person segmentation** (``method``, ``--method``): ``selfie`` (default) -- MediaPipe's selfie
+   segmentation network (Apache-2.0), ported to Keras from its official .tflite file shipped in the
+   package (:mod:`facehalluc.nets.selfie_segmentation`, :mod:`facehalluc.segment.person`), person =
+   probability >= 0.5.  ``grabcut`` -- the fallback: OpenCV's GrabCut seeded by the face mask (sure
+   foreground), a head/neck/shoulder region placed from the face box and the saliency region
+   (probable foreground) (:mod:`facehalluc.segment.foreground`).  A user-supplied foreground mask
+   (``foreground`` / ``--foreground``, from any segmenter or matting network) replaces steps 2-3
+   (the face mask is still added to it).
 3. **Saliency**: gradient magnitude of the grey image, thresholded (Otsu), closed, and the filled
    outer contour of the salient edges that touches the face; the final foreground is the union of the
-   GrabCut person mask and that region (the region is dropped when it is implausibly large, i.e. the
-   background itself is textured), restricted to the part connected to the face, holes filled.
+   person mask and that region near the person (the region is dropped when it is implausibly large,
+   i.e. the background itself is textured), restricted to the part connected to the face, holes
+   filled, the face mask added (it always lies inside the foreground).
 4. **Blending**: Burt & Adelson Laplacian-pyramid blending (:func:`laplacian_blend`) with ``levels``
    pyramid levels (default :func:`default_levels`: 3 at 128x128), the background resized to cover the image and
    centre-cropped; finally the face-mask pixels are restored bit-exactly (the package's invariant
@@ -46,6 +50,9 @@ from typing import Any, Sequence
 import cv2
 import numpy as np
 
+from .segment.foreground import (GRABCUT_ITERATIONS, MAX_SALIENCY_FRACTION, BackgroundError,  # noqa: F401
+                                 Foreground, detect_face_mask, estimate_foreground, fill_holes, person_prior,
+                                 refine, saliency_region, user_foreground)
 from .utils.atomic import atomic_write_png, atomic_write_text
 
 # Default pyramid depth: as many levels as keep the coarsest one >= DEFAULT_COARSEST_SIDE pixels, i.e.
@@ -53,15 +60,10 @@ from .utils.atomic import atomic_write_png, atomic_write_text
 # Deeper pyramids carry the old background's colour into the person (and back) at low frequencies.
 DEFAULT_COARSEST_SIDE = 32
 MIN_LEVEL_SIDE = 4  # the coarsest pyramid level keeps at least this many pixels on its shorter side
-MAX_SALIENCY_FRACTION = 0.75  # a saliency region above this share of the image is not trusted
-GRABCUT_ITERATIONS = 5
 REPORT_NAME = "background_report.json"
+METHODS = ("selfie", "grabcut")  # person segmenters; the first is the default
 # Files an infer.py output folder holds besides the hallucinated images themselves.
 _AUX_SUFFIXES = ("_masked", "_pasted", "_foreground", "_block8", "_block16", "_block32", "_block64")
-
-
-class BackgroundError(ValueError):
-    """An input that cannot be used (unreadable, size mismatch, no face); the message names the file."""
 
 
 # ------------------------------------------------------------------------------------ blending
@@ -146,158 +148,6 @@ def mask_from_masked(masked: np.ndarray) -> np.ndarray:
     return m.any(axis=-1) if m.ndim == 3 else m > 0
 
 
-def _components_touching(region: np.ndarray, seed: np.ndarray) -> np.ndarray:
-    """Connected components (8-connectivity) of ``region`` that overlap ``seed``."""
-    n, labels = cv2.connectedComponents(region.astype(np.uint8), connectivity=8)
-    keep = np.unique(labels[seed & region])
-    keep = keep[keep > 0]
-    return np.isin(labels, keep) if keep.size else np.zeros_like(region, bool)
-
-
-def fill_holes(region: np.ndarray) -> np.ndarray:
-    """Fills background pockets not connected to the image border."""
-    inv = (~region).astype(np.uint8)
-    n, labels = cv2.connectedComponents(inv, connectivity=4)
-    border = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
-    holes = (labels > 0) & ~np.isin(labels, border)
-    return region | holes
-
-
-def saliency_region(image: np.ndarray, face_mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(region, salient edges): gradient magnitude of the grey image (Sobel after a sigma-1 blur),
-    thresholded with Otsu's method, closed; the region is the inside of the outer contours of the
-    salient edges (the bottom edge of the image counts as an edge: people leave the frame there)
-    that overlap the face (any, without a face mask)."""
-    h, w = image.shape[:2]
-    gray = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2GRAY).astype(np.float32)
-    gray = cv2.GaussianBlur(gray, (0, 0), 1.0)
-    mag = cv2.magnitude(cv2.Sobel(gray, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=3))
-    mag8 = np.round(255.0 * mag / max(float(mag.max()), 1e-6)).astype(np.uint8)
-    _, edges = cv2.threshold(mag8, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    k = max(3, int(round(min(h, w) / 32)) | 1)
-    edges = cv2.morphologyEx(edges, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
-    closed = edges.copy()
-    closed[-1, :] = 1
-    contours, _ = cv2.findContours(closed, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
-    region = np.zeros((h, w), np.uint8)
-    cv2.drawContours(region, contours, -1, 1, thickness=cv2.FILLED)
-    region = region.astype(bool)
-    if face_mask is not None and face_mask.any():
-        region = _components_touching(region, face_mask)
-    return region, edges.astype(bool)
-
-
-def person_prior(face_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(probable person, sure person) placed from the face box (fractions of its width fw and
-    height fh).  Probable: the face, a head ellipse reaching 0.7 fh above the face top and 0.72 fw to
-    either side of its centre, a neck below the chin and a shoulder trapezoid from 0.1 fh below the
-    chin, widening from 2 fw to 4 fw over 1.2 fh.  Sure: the face, the neck strip (0.5 fw wide, down to
-    0.45 fh below the chin) and the top-centre of the chest."""
-    h, w = face_mask.shape
-    ys, xs = np.nonzero(face_mask)
-    x0, x1, y0, y1 = xs.min(), xs.max(), ys.min(), ys.max()
-    fw, fh = x1 - x0 + 1, y1 - y0 + 1
-    cx = (x0 + x1) / 2.0
-
-    def r(v: float) -> int:
-        return int(round(v))
-
-    prob = np.zeros((h, w), np.uint8)
-    top = y0 - 0.7 * fh
-    cv2.ellipse(prob, (r(cx), r((top + y1) / 2)), (r(0.72 * fw), r((y1 - top) / 2)), 0, 0, 360, 1, thickness=-1)
-    shoulder_top = y1 + 0.1 * fh
-    cv2.rectangle(prob, (r(cx - 0.38 * fw), r(y1 - 0.1 * fh)), (r(cx + 0.38 * fw), r(shoulder_top + 0.2 * fh)),
-                  1, thickness=-1)
-    trap = np.array([[cx - 1.0 * fw, shoulder_top], [cx + 1.0 * fw, shoulder_top],
-                     [cx + 2.0 * fw, shoulder_top + 1.2 * fh], [cx - 2.0 * fw, shoulder_top + 1.2 * fh]])
-    cv2.fillPoly(prob, [np.round(trap).astype(np.int32)], 1)
-    sure = np.zeros((h, w), np.uint8)
-    cv2.rectangle(sure, (r(cx - 0.25 * fw), r(y1 - 0.2 * fh)), (r(cx + 0.25 * fw), r(y1 + 0.45 * fh)), 1,
-                  thickness=-1)
-    return prob.astype(bool) | face_mask, sure.astype(bool) | face_mask
-
-
-@dataclass
-class Foreground:
-    """The foreground mask and how it was made (all (H, W) bool)."""
-
-    mask: np.ndarray
-    face: np.ndarray
-    method: str  # "user" (given foreground) or "grabcut+saliency"
-    grabcut: np.ndarray | None = None
-    saliency: np.ndarray | None = None
-    saliency_used: bool = False
-    notes: list[str] = field(default_factory=list)
-
-
-def estimate_foreground(image: np.ndarray, face_mask: np.ndarray, seed: int = 0,
-                        iterations: int = GRABCUT_ITERATIONS) -> Foreground:
-    """Person foreground of an RGB uint8 image whose face mask (sure foreground) is known.
-
-    GrabCut (OpenCV, mask initialisation) with sure foreground = face mask, probable foreground =
-    :func:`person_prior` ∪ saliency region, probable background elsewhere; the result is restricted
-    to the components connected to the face, holes are filled, and the saliency region is added
-    (the paper's union) unless it covers more than ``MAX_SALIENCY_FRACTION`` of the image.  The face
-    mask is always inside the returned mask.
-    """
-    image = np.ascontiguousarray(image)
-    face = np.asarray(face_mask, bool)
-    if image.shape[:2] != face.shape:
-        raise ValueError(f"face mask {face.shape} and image {image.shape[:2]} differ in size")
-    if not face.any():
-        raise ValueError("the face mask is empty")
-    notes: list[str] = []
-    h, w = face.shape
-    sal, _ = saliency_region(image, face)
-    sal_ok = sal.mean() <= MAX_SALIENCY_FRACTION
-    if not sal_ok:
-        notes.append(f"saliency region covers {100 * sal.mean():.0f}% of the image (textured background): "
-                     f"not used")
-    prob, sure = person_prior(face)
-    ys, xs = np.nonzero(face)
-    cx, fw, y_chin = (xs.min() + xs.max()) / 2.0, xs.max() - xs.min() + 1, ys.max()
-    gc = np.full(face.shape, cv2.GC_PR_BGD, np.uint8)
-    gc[prob] = cv2.GC_PR_FGD
-    # sure background: the top edge away from the head, the side edges above the chin
-    border = np.zeros((h, w), bool)
-    border[0, np.abs(np.arange(w) - cx) > 0.72 * fw] = True
-    border[: max(0, int(y_chin - 0.2 * (ys.max() - ys.min()))), [0, w - 1]] = True
-    gc[border & ~prob] = cv2.GC_BGD
-    gc[sure] = cv2.GC_FGD
-    bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
-    cv2.setRNGSeed(int(seed))
-    person = None
-    n_bg = int(((gc == cv2.GC_PR_BGD) | (gc == cv2.GC_BGD)).sum())
-    if n_bg >= 16 and (gc == cv2.GC_PR_FGD).sum() + (gc == cv2.GC_FGD).sum() >= 16:
-        try:
-            cv2.grabCut(image, gc, None, bgd, fgd, int(iterations), cv2.GC_INIT_WITH_MASK)
-            person = (gc == cv2.GC_FGD) | (gc == cv2.GC_PR_FGD)
-        except cv2.error as e:  # degenerate colour models (e.g. a flat image)
-            notes.append(f"GrabCut failed ({str(e).strip().splitlines()[-1]}): person prior used instead")
-    else:
-        notes.append("too few background pixels for GrabCut: person prior used instead")
-    if person is None:
-        person = prob
-    person = _components_touching(person | face, face)
-    fg = person
-    if sal_ok:  # the salient region refines the person's outline (within a few pixels of it)
-        k = 2 * max(1, int(round(min(h, w) / 32))) + 1
-        near = cv2.dilate(person.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))) > 0
-        fg = fg | (sal & near)
-    fg = fill_holes(_components_touching(fg, face)) | face
-    return Foreground(fg, face, "grabcut+saliency", person, sal, sal_ok, notes)
-
-
-def user_foreground(mask: np.ndarray, face_mask: np.ndarray | None) -> Foreground:
-    """A foreground mask from any segmenter (non-zero = foreground), with the face mask added."""
-    fg = np.asarray(mask)
-    fg = fg.any(axis=-1) if fg.ndim == 3 else fg > 0
-    face = np.zeros_like(fg) if face_mask is None else np.asarray(face_mask, bool)
-    if face.shape != fg.shape:
-        raise ValueError(f"face mask {face.shape} and foreground {fg.shape} differ in size")
-    return Foreground(fg | face, face, "user")
-
-
 # ------------------------------------------------------------------------------------- replace
 @dataclass
 class Replaced:
@@ -308,16 +158,20 @@ class Replaced:
 
 def replace_background(image: np.ndarray, background: np.ndarray, face_mask: np.ndarray | None = None,
                        foreground: np.ndarray | None = None, levels: int | None = None, seed: int = 0,
-                       keep_face: bool = True, preprocessor=None) -> Replaced:
+                       keep_face: bool = True, preprocessor=None, method: str = METHODS[0]) -> Replaced:
     """New background behind the person of ``image`` (RGB uint8, e.g. a hallucinated 128x128 face).
 
     ``face_mask`` (H, W) (non-zero = face; e.g. ``sample.mask`` or :func:`mask_from_masked` of the
     masked input): sure foreground.  Without it, the face is detected with ``preprocessor`` (a
     :class:`~facehalluc.preprocess.FacePreprocessor`, built on first use) and its landmark hull is
-    used.  ``foreground``: a foreground mask from any segmenter, used instead of the GrabCut +
-    saliency estimate.  ``background``: RGB image of any size (fitted with :func:`fit_background`).
+    used.  ``method``: the person segmenter, ``"selfie"`` (MediaPipe's selfie segmentation network,
+    :func:`facehalluc.segment.person.segment_foreground`) or ``"grabcut"`` (:func:`estimate_foreground`,
+    ``seed`` = OpenCV's RNG seed), both refined by the saliency contour.  ``foreground``: a foreground
+    mask from any segmenter, used instead.  ``background``: RGB image of any size (fitted with :func:`fit_background`).
     ``keep_face``: restore the face-mask pixels exactly after blending.
     """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
     image = np.asarray(image)
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
         raise ValueError(f"image must be (H, W, 3) uint8 RGB, got {image.shape} {image.dtype}")
@@ -337,7 +191,12 @@ def replace_background(image: np.ndarray, background: np.ndarray, face_mask: np.
     else:
         if face_mask is None or not face_mask.any():
             face_mask = detect_face_mask(image, preprocessor)
-        fg = estimate_foreground(image, face_mask, seed=seed)
+        if method == "selfie":
+            from .segment.person import segment_foreground
+
+            fg = segment_foreground(image, face_mask)
+        else:
+            fg = estimate_foreground(image, face_mask, seed=seed)
     used = default_levels(h, w) if levels is None else min(int(levels), max_levels(h, w))
     bg = fit_background(background.astype(np.uint8) if background.dtype != np.uint8 else background, h, w)
     out = laplacian_blend(image, bg, fg.mask.astype(np.float32), used)
@@ -345,39 +204,6 @@ def replace_background(image: np.ndarray, background: np.ndarray, face_mask: np.
     if keep_face:
         out[fg.face] = image[fg.face]
     return Replaced(out, fg, used)
-
-
-def detect_face_mask(image: np.ndarray, preprocessor=None) -> np.ndarray:
-    """Convex hull of the 68 dlib landmarks of the largest detected face, in the image's own pixels
-    (the same hull the package's face masks are made of).  Raises :class:`BackgroundError`."""
-    from .preprocess import NoFaceError, hull_mask
-
-    pre = preprocessor if preprocessor is not None else _default_preprocessor()
-    try:
-        boxes, _ = pre.detect(image)
-    except NoFaceError as e:
-        raise BackgroundError(f"no face mask given and {e.reason}") from None
-    if not boxes:
-        raise BackgroundError("no face mask given and no face found by the dlib detector "
-                              "(pass a face mask: --face-mask, or a foreground mask: --foreground)")
-    pts = pre.landmarks(image, boxes[0])
-    h, w = image.shape[:2]
-    big = max(h, w)
-    m = hull_mask(pts, big)[:h, :w]
-    return m.astype(bool)
-
-
-_PRE = None
-
-
-def _default_preprocessor():
-    global _PRE
-    if _PRE is None:
-        from .config import PreprocessConfig
-        from .preprocess import FacePreprocessor
-
-        _PRE = FacePreprocessor(PreprocessConfig())
-    return _PRE
 
 
 # ------------------------------------------------------------------------------------- files / CLI
@@ -457,14 +283,15 @@ class BackgroundReport:
 def run(inputs: Sequence[str | Path], backgrounds: str | Path, out_dir: str | Path, *,
         foreground: str | Path | None = None, face_mask: str | Path | None = None,
         levels: int | None = None, mask_out: bool = False, seed: int = 0,
-        keep_face: bool = True, log=print) -> BackgroundReport:
+        keep_face: bool = True, method: str = METHODS[0], log=print) -> BackgroundReport:
     """Batch background replacement; per-file problems are reported and the batch goes on.
 
     Backgrounds are read once and assigned to the inputs in turn (input i gets background
     i mod n, sorted).  Face masks: ``face_mask`` (file for one input, or a folder holding
     ``<stem>.png`` / ``<stem>_masked.png``), else a ``<stem>_masked.<ext>`` beside the input (an
     ``infer.py --save-stages`` folder), else face detection.  ``foreground``: a file or a folder of
-    ``<stem>.<ext>`` / ``<stem>_foreground.<ext>`` masks from any segmenter.
+    ``<stem>.<ext>`` / ``<stem>_foreground.<ext>`` masks from any segmenter; without it ``method``
+    (see :func:`replace_background`) makes the person mask.
     Writes ``<stem>.png`` (+ ``<stem>_foreground.png`` with ``mask_out``) and ``background_report.json``.
     Raises :class:`BackgroundError` when no input or no usable background exists.
     """
@@ -496,6 +323,13 @@ def run(inputs: Sequence[str | Path], backgrounds: str | Path, out_dir: str | Pa
             raise BackgroundError(f"{p}: no such {what} file or folder")
         if p is not None and p.is_file() and len(files) > 1:
             raise BackgroundError(f"{p}: a single {what} file needs a single input image; pass a folder")
+    if method == "selfie" and fg_path is None:  # a missing or changed model file stops the batch at once
+        from .nets.selfie_segmentation import SegmenterModelError, selfie_segmentation
+
+        try:
+            selfie_segmentation()
+        except SegmenterModelError as e:
+            raise BackgroundError(str(e)) from None
     out_dir.mkdir(parents=True, exist_ok=True)
     from tqdm import tqdm
 
@@ -524,7 +358,8 @@ def run(inputs: Sequence[str | Path], backgrounds: str | Path, out_dir: str | Pa
                 raise BackgroundError(f"{path}: foreground mask {fg_file} is {fgm.shape[1]}x{fgm.shape[0]}, "
                                       f"the image is {img.shape[1]}x{img.shape[0]}")
             try:
-                res = replace_background(img, bg, fmask, fgm, levels=levels, seed=seed, keep_face=keep_face)
+                res = replace_background(img, bg, fmask, fgm, levels=levels, seed=seed, keep_face=keep_face,
+                                         method=method)
             except BackgroundError as e:
                 raise BackgroundError(f"{path}: {e}") from None
             rec: dict[str, Any] = {"input": str(path), "background": str(bg_path),
@@ -557,7 +392,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", required=True, metavar="DIR")
     p.add_argument("--foreground", metavar="FILE|DIR", help="foreground masks from your own segmenter "
                    "(non-zero = person): a file for one input, or a folder with <stem>.png or "
-                   "<stem>_foreground.png; replaces the GrabCut + saliency estimate")
+                   "<stem>_foreground.png; replaces the --method person segmenter")
+    p.add_argument("--method", choices=METHODS, default=METHODS[0],
+                   help="person segmenter, refined by the saliency contour: selfie = MediaPipe's selfie "
+                        "segmentation network ported to Keras (default); grabcut = OpenCV GrabCut seeded by "
+                        "the face (the fallback)")
     p.add_argument("--face-mask", metavar="FILE|DIR", help="face masks (binary, or masked faces: any channel "
                    "> 0 = face) for one input, or a folder with <stem>_masked.png or <stem>.png; default: "
                    "<stem>_masked.png beside the input if present, else dlib face detection")
@@ -567,7 +406,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mask-out", action="store_true", help="also write <stem>_foreground.png (0/255)")
     p.add_argument("--no-keep-face", action="store_true", help="do not restore the face-mask pixels "
                    "exactly after blending")
-    p.add_argument("--seed", type=int, default=0, help="OpenCV RNG seed for GrabCut")
+    p.add_argument("--seed", type=int, default=0, help="OpenCV RNG seed for --method grabcut")
     return p
 
 
@@ -583,7 +422,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         report = run(args.input, args.background, args.output, foreground=args.foreground,
                      face_mask=args.face_mask, levels=args.levels, mask_out=args.mask_out, seed=args.seed,
-                     keep_face=not args.no_keep_face, log=log)
+                     keep_face=not args.no_keep_face, method=args.method, log=log)
     except BackgroundError as e:
         print(f"background: {e}", file=sys.stderr)
         return 2
