@@ -117,7 +117,7 @@ def torch_generator_step(torch, cfg, batch: dict, bf16: bool):
         loss = sum((full[r] - outs[r].float()).abs().mean() for r in res)
         loss.backward()
         opt.step()
-        return float(loss)
+        return float(loss.detach())
 
     return step
 

@@ -33,10 +33,13 @@ def test_cpu_flags_reads_the_first_flags_line(tmp_path):
 
 
 def test_train_xla_follows_the_measured_table():
-    for kind, faster in fastpath.TRAIN_XLA_FASTER.items():
-        c = fastpath.train_xla("auto", kind)
-        assert c.on is faster and kind in c.reason and "measured" in c.reason
-    assert fastpath.train_xla("auto", "avx2").on  # issue 24: XLA 1.7x faster on the AVX2 EPYC
+    for kind, by_width in fastpath.TRAIN_XLA_FASTER.items():
+        for wc, faster in by_width.items():
+            c = fastpath.train_xla("auto", kind, 1 if wc == "wide" else 8)
+            assert c.on is faster and kind in c.reason and f"{wc} generator" in c.reason
+            assert "not measured" not in c.reason
+    assert fastpath.train_xla("auto", "avx2", 1).on  # issue 24: XLA 1.7x faster on the AVX2 EPYC
+    assert not fastpath.train_xla("auto", "amx", 1).on and not fastpath.train_xla("auto", "amx", 8).on
     assert not fastpath.train_xla("auto", "other").on  # never measured: graph mode
     assert "not measured" in fastpath.train_xla("auto", "other").reason
     for kind in fastpath.KINDS:

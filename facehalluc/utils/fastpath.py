@@ -23,12 +23,14 @@ from pathlib import Path
 KINDS = ("amx", "avx512_bf16", "avx512", "avx2", "other")
 
 # Training step (cascade forward + backward + update): True where XLA was measured faster than graph mode in the
-# same run (benchmarks/bench_vs_torch.py); train.xla=auto follows this table.
-TRAIN_XLA_FASTER: dict[str, bool] = {
-    "avx2": True,          # AMD EPYC (issue 24): paper cascade XLA 13.1-14.2 s/step vs graph 23.7-24.7
-    "avx512": False,       # issue 24: graph ~ XLA on AVX-512 machines; XLA adds compile time for nothing
-    "avx512_bf16": False,  # (same)
-    "amx": False,          # Intel Xeon AMX: graph faster (results/perf/intel_amx_*.json)
+# same run (benchmarks/bench_vs_torch.py), per CPU kind and generator width: "wide" = the paper's widths
+# (model.width_divisor 1), "narrow" = divided by 2 or more (cpu, shipped, realism, sampling, tiny).
+TRAIN_XLA_FASTER: dict[str, dict[str, bool]] = {
+    # AMD EPYC (issue 24): paper cascade XLA 13.1-14.2 s/step vs graph 23.7-24.7; tiny 1.7x (performance.md)
+    "avx2": {"wide": True, "narrow": True},
+    # Intel Xeon AMX: paper graph 21.8 vs XLA 23.3 s/step (equal within noise, XLA compiles 2.4x longer);
+    # shipped (÷8) graph faster (results/perf/intel_amx_paper.json, intel_amx_shipped.json)
+    "amx": {"wide": False, "narrow": False},
 }
 # Inference (infer.py, the web page, augment, evaluate: the generator at batch 1..8): True where XLA was measured
 # faster than graph mode.  Kinds not in a table get graph mode (no compile time, nothing claimed).
@@ -89,14 +91,22 @@ class Choice:
         return f"{what}: {'on' if self.on else 'off'} ({self.reason})"
 
 
-def _measured(table: dict[str, bool], kind: str) -> tuple[bool, str]:
-    if kind in table:
-        return table[kind], "measured"
-    return False, "not measured: graph mode"
+def _measured(table: dict, kind: str, key: str | None = None) -> tuple[bool, str]:
+    entry = table.get(kind)
+    if isinstance(entry, dict):
+        entry = entry.get(key)
+    if entry is None:
+        return False, "not measured: graph mode"
+    return entry, "measured"
 
 
-def train_xla(setting: str | bool, kind: str | None = None) -> Choice:
-    """``train.xla`` (auto / on / off; old configs: true / false) -> whether the train step is jit-compiled."""
+def width_class(width_divisor: int) -> str:
+    return "wide" if width_divisor <= 1 else "narrow"
+
+
+def train_xla(setting: str | bool, kind: str | None = None, width_divisor: int = 1) -> Choice:
+    """``train.xla`` (auto / on / off; old configs: true / false) and ``model.width_divisor`` -> whether the train
+    step is jit-compiled."""
     if isinstance(setting, bool):
         setting = "on" if setting else "off"
     if setting not in ("auto", "on", "off"):
@@ -104,11 +114,12 @@ def train_xla(setting: str | bool, kind: str | None = None) -> Choice:
     if setting != "auto":
         return Choice(setting == "on", f"train.xla={setting}")
     kind = kind or this_cpu_kind()
-    on, how = _measured(TRAIN_XLA_FASTER, kind)
+    wc = width_class(width_divisor)
+    on, how = _measured(TRAIN_XLA_FASTER, kind, wc)
     verdict = "XLA measured faster than graph mode" if on else "graph mode measured as fast or faster"
     if how != "measured":
         verdict = how
-    return Choice(on, f"train.xla=auto, CPU kind {kind}: {verdict}; train.xla=on|off forces it")
+    return Choice(on, f"train.xla=auto, CPU kind {kind}, {wc} generator: {verdict}; train.xla=on|off forces it")
 
 
 def infer_xla(kind: str | None = None) -> Choice:
