@@ -41,6 +41,8 @@ setup(
         "gpu": ["tensorflow[and-cuda]==2.21.*"],
         # `python -m facehalluc.app` (docs/app.md) needs only the standard library (http.server)
         "app": [],
+        # benchmarks/bench_vs_torch.py's PyTorch column only (CPU build); never a dependency of the package
+        "bench": ["torch>=2.4"],
     },
     entry_points={
         "console_scripts": [

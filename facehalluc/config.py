@@ -154,7 +154,9 @@ class TrainConfig:
     # The low-precision type when mixed_precision is on: float16 (with loss scaling) or bfloat16 (no loss
     # scaling needed; fast on CPUs with AVX512-BF16 / AMX, see docs/performance.md).
     mixed_precision_dtype: Literal["float16", "bfloat16"] = "float16"
-    xla: bool = False
+    # XLA for the train step: "auto" = on where benchmarks/bench_vs_torch.py measured it faster than graph mode on
+    # this CPU kind (facehalluc.utils.fastpath, docs/performance.md); "on" / "off" force it (old true / false).
+    xla: Literal["auto", "on", "off"] = "auto"
     strategy: Literal["auto", "default", "mirrored", "multiworker"] = "auto"
     # Discriminator batch norm over several replicas: statistics of the whole global batch, all-reduced
     # ("auto": whenever there is more than one replica; "always": also with one, same formula), or of
@@ -299,6 +301,7 @@ def tiny() -> Config:
     cfg.train.d_lr = 5e-4
     cfg.train.checkpoint_every_steps = 50
     cfg.train.snapshot_epochs = ()
+    cfg.train.xla = "off"  # tests and demos: no XLA compile time
     cfg.loss.id_input_size = 64
     # Missing LPIPS / VGG-Face weights switch L_pc / L_id off (one printed line); random frozen nets
     # only when asked for explicitly (weights.allow_random=true, tests and smoke runs).
@@ -415,6 +418,8 @@ def _coerce(value: Any, annotation: Any, where: str) -> Any:
     if annotation is Any:
         return value
     if origin is Literal:
+        if isinstance(value, bool) and {"on", "off"} <= set(args):  # train.xla: true / false (YAML reads on as true)
+            value = "on" if value else "off"
         if value not in args and str(value) in args:  # YAML reads "0.1" as a float
             value = str(value)
         if value not in args:

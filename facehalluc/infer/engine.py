@@ -120,9 +120,14 @@ class Hallucinator:
     __call__ = run
 
 
-def from_keras(model, cfg: Config, path: Path | None = None) -> Hallucinator:
-    """Wraps a Keras inference model (or a cascade) from ``facehalluc.models`` / ``load_generator``."""
+def from_keras(model, cfg: Config, path: Path | None = None, jit_compile: bool | None = None) -> Hallucinator:
+    """Wraps a Keras inference model (or a cascade) from ``facehalluc.models`` / ``load_generator``.
+
+    ``jit_compile``: compile the generator with XLA; ``None`` = this CPU's fast path
+    (:func:`facehalluc.utils.fastpath.infer_xla`)."""
     import keras
+
+    from ..utils.fastpath import infer_xla
 
     from ..export import as_inference_model, inference_fns
 
@@ -133,6 +138,14 @@ def from_keras(model, cfg: Config, path: Path | None = None) -> Hallucinator:
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
+        from ..export import find_cascade
+
+        cascade = find_cascade(model)
+        if (cascade is not None and (infer_xla().on if jit_compile is None else jit_compile)
+                and not getattr(cascade, "_xla_call", False)):
+            # XLA for the cascade only: the anti-aliased pyramid (ScaleAndTranslate) has no XLA kernel
+            cascade.call = tf.function(cascade.call, jit_compile=True, reduce_retracing=True)
+            cascade._xla_call = True
         default_fn = tf.function(default_fn, reduce_retracing=True)
         with_mask_fn = tf.function(with_mask_fn, reduce_retracing=True)
     return Hallucinator(cfg, "keras", path, names, default_fn, with_mask_fn, noise_shapes=noise_shapes(cfg))

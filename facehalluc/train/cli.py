@@ -45,7 +45,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--init-from", default=None, metavar="default|RUN_DIR|PACKED_DIR",
                    help="start a new run's generator from trained weights (the shipped model, a run directory "
                         "or a packed folder); discriminators and optimizers start fresh; ignored with --resume")
-    p.add_argument("--xla", action="store_true", help="compile the train step with XLA (jit_compile)")
+    p.add_argument("--xla", dest="xla", action="store_const", const="on", default=None,
+                   help="compile the train step with XLA (train.xla=on); default train.xla=auto: on where measured "
+                        "faster on this CPU kind (docs/performance.md)")
+    p.add_argument("--no-xla", dest="xla", action="store_const", const="off", help="graph mode (train.xla=off)")
     p.add_argument("--verbose", type=int, choices=[0, 1, 2], default=1,
                    help="1 a progress bar with g_total, d_total, b128_pixel, b128_pc (all metrics go to "
                         "history.jsonl and TensorBoard); 2 one line per epoch (logs); 0 silent")
@@ -64,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.mixed_precision:
         overrides.append("train.mixed_precision=true")
     if args.xla:
-        overrides.append("train.xla=true")
+        overrides.append(f"train.xla={args.xla}")
     config_name = args.config
     if config_name is None:
         saved = Path(args.out) / "config.yaml"

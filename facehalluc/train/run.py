@@ -23,6 +23,7 @@ import tensorflow as tf
 from ..config import Config
 from ..losses import LossNetworks, build_loss_networks, disable_missing_loss_terms
 from ..models import build_cascade
+from ..utils import fastpath
 from .callbacks import NaNGuard, ProgressLine, RunCallback, TrainingDiverged, read_history
 from .checkpoint import CHECKPOINT_FILE, TrainState, read_state, restore_checkpoint
 from .debug import ExampleLog, StepLog, debug_dir, task_name
@@ -247,9 +248,11 @@ def train(cfg: Config, run_dir: str | Path, data: str | Path | DataSource, *, ep
         changed = _check_resume_config(run_dir, cfg)
 
     previous_policy = keras.mixed_precision.global_policy()
-    if cfg.train.mixed_precision:
-        keras.mixed_precision.set_global_policy(
-            "mixed_bfloat16" if cfg.train.mixed_precision_dtype == "bfloat16" else "mixed_float16")
+    policy, why = fastpath.precision_policy(cfg.train.mixed_precision, cfg.train.mixed_precision_dtype)
+    if policy != "float32":
+        keras.mixed_precision.set_global_policy(policy)
+    xla = fastpath.train_xla(cfg.train.xla, width_divisor=cfg.model.width_divisor)
+    fastpath.log(f"{xla.line('XLA train step')}; precision {policy} ({why})")
     progress: dict[str, Any] = {}  # last completed global step and the chief's checkpoint, for WorkerLost
     try:
         return _train(cfg, run_dir, data, steps_per_epoch, resume, verbose, nets, t0, extra_callbacks or [],
@@ -267,6 +270,7 @@ def _train(cfg: Config, run_dir: Path, data: str | Path | DataSource, steps_per_
            extra_callbacks: list[keras.callbacks.Callback], progress: dict[str, Any],
            init_from: str | Path | None = None, changed: list[str] | None = None) -> TrainResult:
     strategy = make_strategy(cfg.train.strategy, cfg.train.cluster_join_timeout_s)
+    use_xla = fastpath.train_xla(cfg.train.xla, width_divisor=cfg.model.width_divisor).on
     chief = is_chief(strategy)  # only the chief reads or writes run_dir (see distribute.py)
     multi = in_multi_worker(strategy)
     replicas = strategy.num_replicas_in_sync
@@ -328,7 +332,7 @@ def _train(cfg: Config, run_dir: Path, data: str | Path | DataSource, steps_per_
                 for a, b in zip(trainer.disc_list[0].weights, discs[stage_res[0]].weights):
                     b.assign(a)
             trainer = GANTrainer(generator, discs, cfg, nets, name=f"gan_stage_{s}")
-            trainer.compile(*make_optimizers(cfg), jit_compile=bool(cfg.train.xla))
+            trainer.compile(*make_optimizers(cfg), jit_compile=use_xla)
             trainer.build_optimizers()
             if saved is not None and saved.stage == s:
                 state = restore_checkpoint(ckpt, trainer) if chief else saved
@@ -378,6 +382,7 @@ def _train(cfg: Config, run_dir: Path, data: str | Path | DataSource, steps_per_
             callbacks.append(keras.callbacks.LambdaCallback(
                 on_train_batch_end=lambda b, logs, f=live_state: progress.update(step=f().global_step)))
         if verbose in (1, 2, "auto") and chief:
+            callbacks.append(fastpath.FirstStepTimer(use_xla))
             callbacks.append(ProgressLine(S, mode="epoch" if verbose == 2 else "bar"))
         if chief and importlib.util.find_spec("tensorboard") is not None:
             callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run_dir / "tb"), update_freq="epoch",

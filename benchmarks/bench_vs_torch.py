@@ -1,0 +1,342 @@
+#!/usr/bin/env python
+"""This project's training step and inference beside a PyTorch re-implementation, ratios from one run.
+
+    python benchmarks/bench_vs_torch.py --config paper --batch 10 --rounds 3 --json results/perf/<kind>.json
+    python benchmarks/bench_vs_torch.py --config shipped --batch 8 --gan --infer 1,8 --bf16
+
+Generator step (the issue-24 benchmark): the cascade's forward and backward with an L1 loss on every block and a
+plain SGD update, on a synthetic batch; paths ``tf_graph`` (tf.function, what train.py ran before auto-XLA),
+``tf_xla`` (jit_compile), ``torch`` (the same layers in PyTorch, benchmarks/torch_cascade.py, eager) and with
+``--bf16`` the same three under bfloat16 compute (keras ``mixed_bfloat16``; ``torch.autocast``).
+``--gan``: the project's full step (``GANTrainer.train_step``: discriminators, LPIPS, every enabled loss of the
+config; random frozen nets), graph and XLA.  ``--infer B,..``: the default inference path
+(:func:`facehalluc.infer.engine.from_keras`, masked 128x128 faces -> every block's output) graph and XLA, and
+PyTorch (pyramid + cascade under ``inference_mode``).
+
+Paths are interleaved: each round times every path once, in a rotated order; the median over rounds is
+reported, and ratios are taken against the median of ``torch`` (or ``tf_graph``) from the same run.  The
+machine's ``tf.matmul`` and ``torch.mm`` GFLOP/s (2048^2 float32) are measured at the start and the end.
+PyTorch is optional (``pip install .[bench]``): without it the PyTorch column is skipped with a message.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+
+def timed(fn, steps: int) -> float:
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        fn()
+    return (time.perf_counter() - t0) / steps
+
+
+def matmul_gflops(torch_mod=None, n: int = 2048, reps: int = 8) -> dict:
+    import tensorflow as tf
+
+    a, b = tf.random.uniform((n, n)), tf.random.uniform((n, n))
+    f = tf.function(lambda x, y: tf.matmul(x, y))
+    f(a, b).numpy()
+    out = {"tf": 2 * n ** 3 / timed(lambda: f(a, b).numpy(), reps) / 1e9}
+    if torch_mod is not None:
+        ta, tb = torch_mod.rand(n, n), torch_mod.rand(n, n)
+        torch_mod.mm(ta, tb)
+        out["torch"] = 2 * n ** 3 / timed(lambda: torch_mod.mm(ta, tb), reps) / 1e9
+    return out
+
+
+def synthetic(cfg, bs: int, seed: int = 0) -> dict:
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    out = {}
+    for r in cfg.model.resolutions:
+        full = rng.uniform(0, 1, (bs, r, r, 3)).astype("float32")
+        mask = np.zeros((bs, r, r, 1), "float32")
+        mask[:, r // 4: 3 * r // 4, r // 4: 3 * r // 4] = 1
+        out.update({f"full_{r}": full, f"masked_{r}": full * mask, f"mask_{r}": mask})
+    return out
+
+
+def tf_generator_steps(cfg, batch: dict, bf16: bool) -> dict:
+    """{name: (compile_fn, step_fn)} for the TF generator step, graph and XLA (same model and weights)."""
+    import keras
+    import tensorflow as tf
+
+    from facehalluc.models import build_cascade
+
+    res = cfg.model.resolutions
+    prev = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("mixed_bfloat16" if bf16 else "float32")
+    try:
+        gen = build_cascade(cfg)
+    finally:
+        keras.mixed_precision.set_global_policy(prev)
+    opt = keras.optimizers.SGD(1e-4)
+    opt.build(gen.trainable_variables)
+    x = {k: tf.constant(v) for k, v in batch.items() if not k.startswith("full")}
+    y = {r: tf.constant(batch[f"full_{r}"]) for r in res}
+
+    def step():
+        with tf.GradientTape() as tape:
+            outs = gen(x, training=True)
+            loss = tf.add_n([tf.reduce_mean(tf.abs(y[r] - tf.cast(outs[f"out_{r}"], tf.float32))) for r in res])
+        opt.apply(tape.gradient(loss, gen.trainable_variables), gen.trainable_variables)
+        return loss
+
+    sfx = "_bf16" if bf16 else ""
+    g, j = tf.function(step), tf.function(step, jit_compile=True)
+    return {f"tf_graph{sfx}": lambda: float(g()), f"tf_xla{sfx}": lambda: float(j())}
+
+
+def torch_generator_step(torch, cfg, batch: dict, bf16: bool):
+    from torch_cascade import TorchCascade
+
+    res = cfg.model.resolutions
+    model = TorchCascade(cfg)
+    opt = torch.optim.SGD(model.parameters(), lr=1e-4)
+    nchw = {k: torch.from_numpy(v.transpose(0, 3, 1, 2).copy()) for k, v in batch.items()}
+    masked, mask = ({r: nchw[f"{p}_{r}"] for r in res} for p in ("masked", "mask"))
+    full = {r: nchw[f"full_{r}"] for r in res}
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            outs = model(masked, mask)
+        loss = sum((full[r] - outs[r].float()).abs().mean() for r in res)
+        loss.backward()
+        opt.step()
+        return float(loss.detach())
+
+    return step
+
+
+def tf_gan_steps(cfg, batch: dict) -> dict:
+    import tensorflow as tf
+
+    from facehalluc.losses import build_loss_networks
+    from facehalluc.models import build_cascade
+    from facehalluc.train.trainer import GANTrainer, build_discriminators, make_optimizers
+
+    out = {}
+    for name, jit in (("gan_graph", False), ("gan_xla", True)):
+        tr = GANTrainer(build_cascade(cfg), build_discriminators(tuple(cfg.model.resolutions), cfg), cfg,
+                        build_loss_networks(cfg))
+        tr.compile(*make_optimizers(cfg), jit_compile=jit)
+        data = {k: tf.constant(v) for k, v in batch.items()}
+        fn = tf.function(tr.train_step, jit_compile=jit or None)
+        out[name] = (lambda f=fn, d=data: float(f(d)["g_total"]))
+    return out
+
+
+def infer_paths(cfg, cascade_fn, torch, bs: int, tf_paths: bool = True) -> dict:
+    import numpy as np
+
+    from facehalluc.infer.engine import from_keras
+
+    batch = synthetic(cfg, bs, seed=1)
+    top = cfg.model.resolutions[-1]
+    masked = batch[f"masked_{top}"]
+    out = {}
+    for name, jit in ((f"infer_graph_b{bs}", False), (f"infer_xla_b{bs}", True)) if tf_paths else ():
+        h = from_keras(cascade_fn(), cfg, jit_compile=jit)  # a model of its own: XLA patches the cascade
+        out[name] = (lambda h=h: h.run(masked))
+    if torch is not None:
+        import torch.nn.functional as F
+        from torch_cascade import TorchCascade
+
+        model = TorchCascade(cfg).eval()
+        xm = torch.from_numpy(np.ascontiguousarray(masked.transpose(0, 3, 1, 2)))
+        aa = bool(cfg.model.pyramid_antialias)
+
+        def run():
+            with torch.inference_mode():
+                mk = (xm > 0).any(1, keepdim=True).float()
+                pm, pk = {}, {}
+                for r in cfg.model.resolutions:
+                    pm[r] = xm if r == top else F.interpolate(xm, (r, r), mode="bilinear", antialias=aa)
+                    pk[r] = mk if r == top else F.interpolate(mk, (r, r), mode="bilinear", antialias=aa)
+                return {r: o.numpy() for r, o in model(pm, pk).items()}
+        out[f"infer_torch_b{bs}"] = run
+    return out
+
+
+def machine() -> dict:
+    from facehalluc.utils import fastpath
+
+    flags = fastpath.cpu_flags()
+    return {"cpu": fastpath.cpu_model(), "kind": fastpath.cpu_kind(flags), "cores": os.cpu_count(),
+            "flags": sorted(f for f in flags if f.startswith(("avx", "amx", "fma"))),
+            "platform": platform.platform(), "loadavg_start": os.getloadavg()}
+
+
+def commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                              text=True).stdout.strip()
+    except OSError:
+        return "unknown"
+
+
+def build_paths(framework: str, args) -> dict:
+    """The timed callables of one framework ("tf" or "torch"), built inside that framework's worker process."""
+    import keras
+
+    from facehalluc.config import load_config
+    from facehalluc.models import build_cascade
+
+    cfg = load_config(args.config, ["weights.allow_random=true", *args.overrides])
+    batch = synthetic(cfg, args.batch)
+    paths: dict = {}
+    if framework == "torch":
+        import torch
+
+        torch.manual_seed(0)
+        if not args.no_step:
+            for bf16 in (False, True) if args.bf16 else (False,):
+                paths["torch" + ("_bf16" if bf16 else "")] = torch_generator_step(torch, cfg, batch, bf16)
+        for bs in args.infer_batches:
+            paths.update(infer_paths(cfg, None, torch, bs, tf_paths=False))
+        return paths
+    keras.utils.set_random_seed(0)
+    if not args.no_step:
+        for bf16 in (False, True) if args.bf16 else (False,):
+            paths.update(tf_generator_steps(cfg, batch, bf16))
+    if args.gan:
+        paths.update(tf_gan_steps(cfg, batch))
+    for bs in args.infer_batches:
+        paths.update(infer_paths(cfg, lambda: build_cascade(cfg), None, bs))
+    return paths
+
+
+def worker(framework: str, args, conn) -> None:
+    """Builds its paths, runs each once (trace / compile), then times the path names it receives."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    torch_mod = __import__("torch") if framework == "torch" else None
+    mm = matmul_gflops(torch_mod) if framework == "torch" else None
+    paths = build_paths(framework, args)
+    first = {}
+    for name, fn in paths.items():
+        t0 = time.perf_counter()
+        fn()
+        first[name] = time.perf_counter() - t0
+    conn.send({"first_call_s": first, "matmul": mm})
+    while True:
+        msg = conn.recv()
+        if msg is None:
+            if framework == "torch":
+                conn.send(matmul_gflops(torch_mod))
+            return
+        conn.send(timed(paths[msg], args.steps))
+
+
+def main(argv: list[str] | None = None) -> int:
+    import multiprocessing as mp
+
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--config", default="paper")
+    p.add_argument("--batch", type=int, default=10)
+    p.add_argument("--rounds", type=int, default=3, help="interleaved rounds; median over rounds")
+    p.add_argument("--steps", type=int, default=1, help="timed steps per path per round")
+    p.add_argument("--no-step", action="store_true", help="skip the generator step")
+    p.add_argument("--bf16", action="store_true", help="also the bfloat16 variants of the generator step")
+    p.add_argument("--gan", action="store_true", help="also the full GAN step (graph and XLA)")
+    p.add_argument("--infer", default="", help="comma-separated inference batch sizes, e.g. 1,8")
+    p.add_argument("--json", type=Path)
+    p.add_argument("overrides", nargs="*", help="config overrides, e.g. loss.use_id=false")
+    args = p.parse_args(argv)
+    args.infer_batches = [int(b) for b in args.infer.split(",") if b]
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+
+    try:
+        import torch
+    except ImportError:
+        torch = None
+        print("PyTorch is not installed: the PyTorch column is skipped (pip install '.[bench]' adds it)")
+    info = {"command": "python benchmarks/bench_vs_torch.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+            "commit": commit(), "date": time.strftime("%Y-%m-%d %H:%M"), "machine": machine(),
+            "versions": {"tensorflow": __import__("tensorflow").__version__, "keras": keras.__version__,
+                         "torch": torch.__version__ if torch else None},
+            "torch_threads": torch.get_num_threads() if torch else None,
+            "config": args.config, "batch": args.batch, "overrides": args.overrides,
+            "processes": "one worker process per framework; the idle one waits on a pipe"}
+    # one process per framework, so neither's idle thread pool competes with the other's kernels
+    ctx = mp.get_context("spawn")
+    workers, owner, compile_s = {}, {}, {}
+    info["matmul_gflops_start"] = matmul_gflops()
+    for fw in ("tf", "torch") if torch is not None else ("tf",):
+        a, b = ctx.Pipe()
+        proc = ctx.Process(target=worker, args=(fw, args, b), daemon=True)
+        proc.start()
+        first = a.recv()
+        workers[fw] = (proc, a)
+        if first["matmul"]:
+            info["matmul_gflops_start"]["torch"] = first["matmul"]["torch"]
+        for n, sec in first["first_call_s"].items():
+            owner[n] = fw
+            compile_s[n] = sec
+            print(f"{n}: first call (trace/compile) {sec:.1f} s", flush=True)
+    names = sorted(owner, key=lambda n: (n.startswith("infer"), n.startswith("gan"), n))
+    times: dict[str, list[float]] = {n: [] for n in names}
+    for k in range(args.rounds):
+        order = names[k % len(names):] + names[:k % len(names)]
+        for n in order:
+            conn = workers[owner[n]][1]
+            conn.send(n)
+            times[n].append(conn.recv())
+        print(f"round {k + 1}: " + ", ".join(f"{n} {times[n][-1]:.3f}" for n in names), flush=True)
+    info["matmul_gflops_end"] = matmul_gflops()
+    for fw, (proc, conn) in workers.items():
+        conn.send(None)
+        if fw == "torch":
+            info["matmul_gflops_end"]["torch"] = conn.recv()["torch"]
+        proc.join(60)
+    info["machine"]["loadavg_end"] = os.getloadavg()
+    med = {n: statistics.median(v) for n, v in times.items()}
+    info.update({"seconds": times, "median_s": med, "first_call_s": compile_s})
+
+    def ref_for(n: str) -> str | None:
+        if n.startswith("infer_"):
+            cand = "infer_torch_" + n.rsplit("_", 1)[1]
+        elif n.startswith("gan_"):
+            cand = "gan_graph"
+        else:
+            cand = "torch_bf16" if n.endswith("_bf16") else "torch"
+        return cand if cand in med else ("tf_graph" if "tf_graph" in med and not n.startswith(("infer", "gan"))
+                                         else None)
+
+    mm = info["matmul_gflops_start"]
+    print(f"\n{info['machine']['cpu']} (kind {info['machine']['kind']}, {info['machine']['cores']} cores), "
+          f"config {args.config}, batch {args.batch}, {args.rounds} rounds x {args.steps} steps; load average "
+          f"{info['machine']['loadavg_start'][0]:.1f} -> {info['machine']['loadavg_end'][0]:.1f}")
+    print("matmul GFLOP/s start " + ", ".join(f"{k} {v:.0f}" for k, v in mm.items()) + "; end " +
+          ", ".join(f"{k} {v:.0f}" for k, v in info["matmul_gflops_end"].items()))
+    print(f"{'path':<22}{'median s':>10}{'min s':>9}{'first s':>9}   speed vs reference (ref time / time)")
+    info["speedup"] = {}
+    for n in names:
+        ref = ref_for(n)
+        sp = med[ref] / med[n] if ref else None
+        info["speedup"][n] = {"vs": ref, "x": sp}
+        print(f"{n:<22}{med[n]:>10.3f}{min(times[n]):>9.3f}{compile_s[n]:>9.1f}   "
+              + (f"{sp:.2f}x vs {ref}" if ref else ""))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(info, indent=1, default=float) + "\n")
+        print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

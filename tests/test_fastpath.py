@@ -1,0 +1,104 @@
+"""facehalluc.utils.fastpath: the CPU kind, and the XLA / precision choices made from it."""
+from __future__ import annotations
+
+import pytest
+
+from facehalluc.config import PRESETS, load_config
+from facehalluc.utils import fastpath
+
+AMX = {"avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile", "fma"}
+
+
+@pytest.mark.parametrize("flags, kind", [
+    (AMX, "amx"),
+    (AMX - {"amx_tile"}, "avx512_bf16"),
+    ({"avx2", "avx512f", "avx512_bf16"}, "avx512_bf16"),
+    ({"avx2", "avx512f", "avx512_vnni"}, "avx512"),
+    ({"avx", "avx2", "fma"}, "avx2"),
+    ({"sse4_2"}, "other"),
+    (set(), "other"),
+])
+def test_cpu_kind(flags, kind):
+    assert fastpath.cpu_kind(frozenset(flags)) == kind
+
+
+def test_cpu_flags_reads_the_first_flags_line(tmp_path):
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nmodel name\t: Test CPU\nflags\t\t: fpu avx2 avx512f\n\n"
+                    "processor\t: 1\nflags\t\t: fpu\n")
+    assert fastpath.cpu_flags(info) == {"fpu", "avx2", "avx512f"}
+    assert fastpath.cpu_model(info) == "Test CPU"
+    assert fastpath.cpu_kind(fastpath.cpu_flags(info)) == "avx512"
+    assert fastpath.cpu_flags(tmp_path / "absent") == frozenset()
+
+
+def test_train_xla_follows_the_measured_table():
+    for kind, by_width in fastpath.TRAIN_XLA_FASTER.items():
+        for wc, faster in by_width.items():
+            c = fastpath.train_xla("auto", kind, 1 if wc == "wide" else 8)
+            assert c.on is faster and kind in c.reason and f"{wc} generator" in c.reason
+            assert "not measured" not in c.reason
+    assert fastpath.train_xla("auto", "avx2", 1).on  # issue 24: XLA 1.7x faster on the AVX2 EPYC
+    assert not fastpath.train_xla("auto", "amx", 1).on and not fastpath.train_xla("auto", "amx", 8).on
+    assert not fastpath.train_xla("auto", "other").on  # never measured: graph mode
+    assert "not measured" in fastpath.train_xla("auto", "other").reason
+    for kind in fastpath.KINDS:
+        assert fastpath.train_xla("on", kind).on and not fastpath.train_xla("off", kind).on
+        assert fastpath.train_xla(True, kind).on and not fastpath.train_xla(False, kind).on
+    with pytest.raises(ValueError):
+        fastpath.train_xla("sometimes")
+
+
+def test_infer_xla_table_and_environment(monkeypatch):
+    monkeypatch.delenv("FACEHALLUC_INFER_XLA", raising=False)
+    for kind in fastpath.KINDS:
+        assert fastpath.infer_xla(kind).on is fastpath.INFER_XLA_FASTER.get(kind, False)
+    monkeypatch.setenv("FACEHALLUC_INFER_XLA", "1")
+    assert fastpath.infer_xla("other").on
+    monkeypatch.setenv("FACEHALLUC_INFER_XLA", "0")
+    assert not fastpath.infer_xla("avx2").on
+
+
+def test_precision_policy_is_the_one_mapping():
+    assert fastpath.precision_policy(False, "bfloat16", "amx")[0] == "float32"
+    assert fastpath.precision_policy(True, "bfloat16", "amx") == ("mixed_bfloat16", "bfloat16")
+    assert "no bf16 units" in fastpath.precision_policy(True, "bfloat16", "avx2")[1]
+    assert fastpath.precision_policy(True, "float16", "avx2")[0] == "mixed_float16"
+    assert fastpath.bf16_available("avx512_bf16") and not fastpath.bf16_available("avx512")
+
+
+def test_config_xla_values():
+    assert load_config("tiny").train.xla == "off"  # tests and demos never pay for XLA compiles
+    for name in PRESETS:
+        if name != "tiny":
+            assert load_config(name).train.xla == "auto", name
+    # old configs and --xla: booleans
+    assert load_config("paper", ["train.xla=true"]).train.xla == "on"
+    assert load_config("paper", ["train.xla=false"]).train.xla == "off"
+    assert load_config("paper", ["train.xla=on"]).train.xla == "on"
+    with pytest.raises(ValueError):
+        load_config("paper", ["train.xla=maybe"])
+
+
+def test_inference_xla_computes_what_graph_mode_computes():
+    """The XLA inference path (cascade compiled, anti-aliased pyramid in graph mode) gives graph mode's outputs."""
+    import keras
+    import numpy as np
+
+    from facehalluc.infer.engine import from_keras
+    from facehalluc.models import build_cascade
+
+    cfg = load_config("tiny", ["model.pyramid_antialias=true"])
+    keras.utils.set_random_seed(3)
+    graph_model = build_cascade(cfg)
+    xla_model = build_cascade(cfg)
+    xla_model.set_weights(graph_model.get_weights())
+    x = np.zeros((2, 128, 128, 3), "float32")
+    x[:, 32:96, 40:88] = np.random.default_rng(0).uniform(0.1, 1, (2, 64, 48, 3))
+    a = from_keras(graph_model, cfg, jit_compile=False).run(x)
+    h = from_keras(xla_model, cfg, jit_compile=True)
+    assert getattr(xla_model, "_xla_call", False) and not getattr(graph_model, "_xla_call", False)
+    b = h.run(x)
+    assert a.keys() == b.keys()
+    for k in a:
+        np.testing.assert_allclose(b[k], a[k], atol=1e-4)
