@@ -127,11 +127,8 @@ def from_keras(model, cfg: Config, path: Path | None = None, jit_compile: bool |
     (:func:`facehalluc.utils.fastpath.infer_xla`)."""
     import keras
 
+    from ..export import as_inference_model, inference_fns, noise_shapes
     from ..utils.fastpath import infer_xla
-
-    from ..export import as_inference_model, inference_fns
-
-    from ..export import noise_shapes
 
     model = as_inference_model(model, cfg, all_outputs=True)
     default_fn, with_mask_fn, names = inference_fns(model, cfg, all_outputs=True)
