@@ -80,6 +80,9 @@ class ModelConfig:
     # using the noise (loss.imle_samples) makes the samples differ.
     noise_channels: int = 0
     noise_resolutions: tuple[int, ...] = (8, 16, 32)
+    # --init-from a noise-free generator: the new noise-channel weights are zero (0.0: step 0 is the source's
+    # function) or normal with this s.d. relative to the RMS of the kernel's existing weights.
+    noise_init_std: float = 0.0
 
 
 @dataclass

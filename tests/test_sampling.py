@@ -306,3 +306,19 @@ def test_table2_experiment_with_three_copies_per_face(tmp_path):
         assert not np.array_equal(a["images"][()], b["images"][()])  # the copies differ
     assert res["hallucination"]["face_pixels_max_abs_diff_uint8"] == 0.0
     assert main([*args, "--copies", "0"]) == 2
+
+
+def test_warm_start_with_random_noise_weights_scales_by_the_kernel_rms():
+    from facehalluc.train.init_from import widen_for_noise
+    from facehalluc.train.run_dir import build_generator
+
+    src, dst = build_generator(small_config((8, 16))), build_generator(_noise_cfg())
+    arrays = {v.path: np.asarray(v.value) for v in src.weights}
+    out, widened = widen_for_noise(arrays, dst, init_std=0.5, seed=1)
+    k, old = out["block_8_conv0/kernel"], arrays["block_8_conv0/kernel"]
+    np.testing.assert_array_equal(k[:, :, :3], old)
+    rms_new, rms_old = np.sqrt(np.mean(k[:, :, 3:] ** 2)), np.sqrt(np.mean(old ** 2))
+    # 3x3x2xC normal draws: their RMS is within 15 % of 0.5 x the old RMS (relative s.e. ~ 1/sqrt(2*18*C))
+    assert abs(rms_new / rms_old - 0.5) < 0.075
+    again, _ = widen_for_noise(arrays, dst, init_std=0.5, seed=1)
+    np.testing.assert_array_equal(again["block_8_conv0/kernel"], k)  # seeded

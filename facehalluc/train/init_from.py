@@ -25,7 +25,7 @@ INIT_RECORD = "init_from.json"
 DISCRIMINATOR_FIELDS = frozenset({"d_leaky_slope", "d_kernel_init", "d_downsample", "d_min_size", "d_output",
                                   "pd_layers", "pd_proj_channels", "pd_head_channels"})
 #: ModelConfig fields of the style-noise input: a source without noise may start a run with noise
-NOISE_FIELDS = frozenset({"noise_channels", "noise_resolutions"})
+NOISE_FIELDS = frozenset({"noise_channels", "noise_resolutions", "noise_init_std"})
 
 
 def _generator_fields(cfg: Config) -> dict[str, Any]:
@@ -33,10 +33,14 @@ def _generator_fields(cfg: Config) -> dict[str, Any]:
     return {k: v for k, v in dataclasses.asdict(cfg.model).items() if k not in skip}
 
 
-def widen_for_noise(arrays: dict[str, np.ndarray], generator: keras.Model) -> tuple[dict[str, np.ndarray], list]:
+def widen_for_noise(arrays: dict[str, np.ndarray], generator: keras.Model, init_std: float = 0.0,
+                    seed: int = 0) -> tuple[dict[str, np.ndarray], list]:
     """A noise-free source's arrays for a generator with style-noise inputs: each kernel whose input-channel
-    axis grew (the first conv of a block in ``model.noise_resolutions``) gets zero weights for the new noise
-    channels, so the warm-started generator computes exactly the source's function until training moves them."""
+    axis grew (the first conv of a block in ``model.noise_resolutions``) gets weights for the new noise
+    channels: zero (``init_std=0``, ``model.noise_init_std``), so the warm-started generator computes exactly
+    the source's function until training moves them, or normal with s.d. ``init_std`` x the RMS of the
+    kernel's existing weights (the noise changes the output from step 0)."""
+    rng = np.random.default_rng(seed)
     out = dict(arrays)
     widened = []
     for v in generator.weights:
@@ -45,7 +49,9 @@ def widen_for_noise(arrays: dict[str, np.ndarray], generator: keras.Model) -> tu
         if a is None or a.shape == want:
             continue
         if a.ndim == 4 and a.shape[:2] == want[:2] and a.shape[3] == want[3] and a.shape[2] < want[2]:
-            pad = np.zeros(want[:2] + (want[2] - a.shape[2], want[3]), a.dtype)
+            shape = want[:2] + (want[2] - a.shape[2], want[3])
+            pad = np.zeros(shape, a.dtype) if not init_std else \
+                (rng.standard_normal(shape) * init_std * np.sqrt(np.mean(np.square(a)))).astype(a.dtype)
             out[v.path] = np.concatenate([a, pad], axis=2)
             widened.append(v.path)
     return out, widened
@@ -109,7 +115,7 @@ def init_generator(generator: keras.Model, cfg: Config, spec: str | Path, run_di
                           + ", model.".join(diff) + f" ({', '.join(f'{a[k]!r} vs {b[k]!r}' for k in diff)})")
     widened: list = []
     if cfg.model.noise_channels and not src_cfg.model.noise_channels:
-        arrays, widened = widen_for_noise(arrays, generator)
+        arrays, widened = widen_for_noise(arrays, generator, cfg.model.noise_init_std, cfg.train.seed)
     assign_arrays(generator, arrays, record["weights"])
     record = {"init_from": str(spec), "source_config": src_cfg.name, "variables": len(arrays), **record}
     if widened:
