@@ -139,13 +139,16 @@ def test_all_presets_share_the_paper_architecture():
     paper = load_config("paper")
     for name in PRESETS:
         cfg = load_config(name)
-        if name not in ("tiny", "cpu", "shipped", "realism"):
+        if name not in ("tiny", "cpu", "shipped", "realism", "sampling"):
             assert cfg.model == paper.model, name
     # the CPU presets: only widths and the two documented readings differ from paper's model
     import dataclasses
     for name in ("cpu", "shipped", "realism"):
         m = load_config(name).model
         assert dataclasses.replace(m, width_divisor=1, pyramid_antialias=False, ps_init="default") == paper.model
+    # sampling: the realism generator plus the style-noise input
+    m = load_config("sampling").model
+    assert dataclasses.replace(m, noise_channels=0) == load_config("realism").model and m.noise_channels == 4
     assert load_config("ablation_l2").loss.pixel == "l2"
     assert not load_config("ablation_no_adv").loss.use_adv
     assert not load_config("ablation_no_id").loss.use_id
