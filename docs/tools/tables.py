@@ -111,6 +111,26 @@ def json_rows_table(file: str, header: Sequence[str], keys: Sequence[str],
     return render
 
 
+def dlib_port_table(parity: Sequence[str], bench: str) -> Callable[[Path], list[str]]:
+    """Parity (``benchmarks/dlib_parity.py``) and speed (``benchmarks/bench_dlib_port.py``) of the dlib port."""
+    def render(root: Path) -> list[str]:
+        body = []
+        for f in parity:
+            d = json.loads((root / f).read_text())
+            body.append([f"parity, {d['n_faces']} LFW faces (same chips; dlib {d['libraries']['dlib-bin']})",
+                         f"max abs difference {d['max_abs_diff']:.1e} (mean {d['mean_abs_diff']:.1e}); pair distances "
+                         f"within {d['max_abs_pair_distance_diff']:.1e}, same decisions at 0.6: "
+                         f"{'yes' if d['same_decisions_at_0.6'] else 'NO'}", f"`{d['command']}`", f"`{f}`"])
+        b = json.loads((root / bench).read_text())
+        body.append([f"embedding speed, batch {b['batch']} ({b['machine']['cpu']}, {b['machine']['cores']} cores, "
+                     f"load average {b['load_average_1min']['after']:.1f})",
+                     f"port {b['images_per_s']['port']:.1f} images/s, dlib {b['images_per_s']['dlib']:.1f} images/s: "
+                     f"**{b['ratio_port_over_dlib']:.1f}×**", f"`{b['command']}`", f"`{bench}`"])
+        return _rows(["what", "figure", "command", "result file"], body)
+    render.sources = (*parity, bench)  # type: ignore[attr-defined]
+    return render
+
+
 _ARMS = ("median_fill", "ns", "biharmonic", "shipped_v1", "R0_control", "R1_lsgan", "R2_lsgan_diffaug",
          "R3_projected", "R3_projected_1500", "R4_projected_adv0.3_1500")
 
@@ -130,6 +150,8 @@ TABLES: dict[str, Callable[[Path], list[str]]] = {
         ("R4_projected_adv0.3", "(d) R3 with λ_adv 0.3 ramped over 250 steps (started later; compared with R3's "
                                 "1,500-step snapshot)"))),
     "realism_floors_test": floors_table("results/realism/floors_test.json"),
+    "dlib_port": dlib_port_table(("results/dlib/parity_lfw500.json", "results/dlib/parity_lfw50.json"),
+                                 "results/dlib/bench_port_vs_dlib.json"),
     "bf16_intel_amx": perf_table("results/perf/bf16_train_step_intel_amx.txt",
                                  "Intel Xeon, AVX-512 + AVX512-BF16 + AMX-BF16, 2 cores"),
 }
