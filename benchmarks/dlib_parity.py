@@ -63,12 +63,12 @@ def dlib_chips(lfw: Path, n: int) -> tuple[list[str], np.ndarray, np.ndarray]:
     return files, np.stack(chips), np.stack(embs)
 
 
-def provenance(argv: list[str]) -> dict:
+def provenance(argv: list[str], script: str = __file__) -> dict:
     import platform
 
     from facehalluc.utils.provenance import git_state, library_versions, machine
 
-    return {"command": "python " + " ".join([str(Path(__file__).resolve().relative_to(ROOT)), *argv]),
+    return {"command": "python " + " ".join([str(Path(script).resolve().relative_to(ROOT)), *argv]),
             "git": git_state(ROOT), "libraries": library_versions(), "machine": machine(),
             "date": time.strftime("%Y-%m-%d", time.gmtime()), "python": platform.python_version()}
 
