@@ -83,3 +83,18 @@ def test_a_missing_result_file_is_an_error(copy_root: Path) -> None:
     (copy_root / "results" / "realism" / "runs.json").unlink()
     r = _check(copy_root)
     assert r.returncode == 2 and "runs.json" in r.stderr
+
+
+def test_documented_weights_size_is_the_shipped_files() -> None:
+    """One size for the shipped weights wherever the docs state it: the file's (and its manifest's) bytes."""
+    import json
+    import re
+
+    shipped = ROOT / "facehalluc" / "pretrained" / "shipped"
+    size = (shipped / "generator.fp16.npz").stat().st_size
+    assert json.loads((shipped / "manifest.json").read_text())["bytes"] == size
+    readme, card = (ROOT / "README.md").read_text(), (ROOT / "docs" / "model_card.md").read_text()
+    mb = f"{size / 1e6:.1f}"
+    assert f"{size:,} bytes ({mb} MB = {size / 2 ** 20:.1f} MiB" in card
+    stated = re.findall(r"parameters, (\d+(?:\.\d+)?) MB in float16|npz is (\d+(?:\.\d+)?) MB", readme + card)
+    assert stated and {a or b for a, b in stated} == {mb}, stated
