@@ -131,6 +131,18 @@ def dlib_port_table(parity: Sequence[str], bench: str) -> Callable[[Path], list[
     return render
 
 
+def lpips_pairs_table(file: str) -> Callable[[Path], list[str]]:
+    """LPIPS v0.0 / v0.1 of a few LFW pairs (``benchmarks/lpips_lfw_pairs.py --out``)."""
+    def render(root: Path) -> list[str]:
+        rows = json.loads((root / file).read_text())["rows"]
+        pairs = list(dict.fromkeys((r["a"], r["b"]) for r in rows))
+        got = {(r["a"], r["b"], r["version"]): r["lpips"] for r in rows}
+        body = [[f"{a} vs {b}", f"{got[a, b, '0.0']:.4f}", f"{got[a, b, '0.1']:.4f}"] for a, b in pairs]
+        return _rows(["pair", "LPIPS v0.0", "LPIPS v0.1"], body)
+    render.sources = (file,)  # type: ignore[attr-defined]
+    return render
+
+
 _ARMS = ("median_fill", "ns", "biharmonic", "shipped_v1", "R0_control", "R1_lsgan", "R2_lsgan_diffaug",
          "R3_projected", "R3_projected_1500", "R4_projected_adv0.3_1500")
 
@@ -152,6 +164,7 @@ TABLES: dict[str, Callable[[Path], list[str]]] = {
     "realism_floors_test": floors_table("results/realism/floors_test.json"),
     "dlib_port": dlib_port_table(("results/dlib/parity_lfw500.json", "results/dlib/parity_lfw50.json"),
                                  "results/dlib/bench_port_vs_dlib.json"),
+    "lpips_lfw_pairs": lpips_pairs_table("results/lpips/lfw_pairs.json"),
     "bf16_intel_amx": perf_table("results/perf/bf16_train_step_intel_amx.txt",
                                  "Intel Xeon, AVX-512 + AVX512-BF16 + AMX-BF16, 2 cores"),
 }
