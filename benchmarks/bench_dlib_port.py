@@ -14,7 +14,6 @@ and load average, because both rates depend on them (the ratio much less, as bot
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -38,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import dlib
 
-    from dlib_parity import dlib_chips, provenance
+    from dlib_parity import dlib_chips, dump, provenance
     from facehalluc.nets import dlib_resnet as R
 
     files, chips, _ = dlib_chips(args.lfw, args.batch)
@@ -79,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
           f"ratio {ratio:.1f}x (load average {os.getloadavg()[0]:.1f})")
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(res, indent=1) + "\n")
+        args.out.write_text(dump(res))
         print(f"wrote {args.out}")
     return 0
 
