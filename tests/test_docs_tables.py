@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import shutil
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 TOOL = ROOT / "docs" / "tools" / "tables.py"
+ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
 
 
 def _tool():
@@ -23,7 +25,7 @@ def _tool():
 
 def _check(root: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, str(TOOL), "--check", "--root", str(root)], capture_output=True,
-                          text=True, cwd=ROOT, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+                          text=True, cwd=ROOT, env=ENV)
 
 
 def test_docs_tables_match_the_result_files() -> None:
@@ -53,7 +55,7 @@ def test_a_hand_edited_number_fails_the_check_and_a_rewrite_restores_it(copy_roo
     r = _check(copy_root)
     assert r.returncode == 1 and "0.3091" in r.stdout and "0.3092" in r.stdout
     fix = subprocess.run([sys.executable, str(TOOL), "--root", str(copy_root)], capture_output=True, text=True,
-                         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+                         env=ENV)
     assert fix.returncode == 0 and doc.read_text() == text
 
 
