@@ -35,6 +35,12 @@ PAIRS = SHARED / "data" / "lfw-protocol" / "pairsDevTest.txt"
 # test_a_small_input_error_exceeds_the_tolerance), a wrong padding or folded affine by > 1e-2.
 TOL = 5e-6
 TOL_CONSTANT = 4e-5
+# The [0, 1] identity wrapper on the full chip box vs the 255-range port, same weights, same process:
+# measured 0.0 (oneDNN and Eigen).  The full-box resample is an exact identity matrix (x * 1 + sums of
+# zeros) and x * (255 / 1) is the same float32 product as the caller's x * 255, on any IEEE CPU; the bound
+# only leaves ~10 float32 ulps of an embedding entry (|e| <= 0.3) for a kernel that splits the work
+# differently between the two model instances.  A resample off by 0.05 pixel moves it by 5e-3 to 7e-3.
+WRAP_TOL = 1e-6
 
 
 @pytest.fixture(scope="module")
@@ -247,7 +253,7 @@ def test_gradients_finite_and_nonzero_through_the_chip_resample(port: keras.Mode
     # the [0, 1] wrapper on the full box equals the 255-range port on the 150x150 image itself
     y = np.random.default_rng(4).uniform(0, 1, (2, 150, 150, 3)).astype(np.float32)
     full = R.build_dlib_identity((0.0, 0.0, 1.0), core)
-    assert np.abs(np.asarray(full(y)) - np.asarray(port(y * 255.0))).max() <= 1e-4
+    assert np.abs(np.asarray(full(y)) - np.asarray(port(y * 255.0))).max() <= WRAP_TOL
 
 
 def test_chip_box_puts_the_eyes_where_dlib_does() -> None:
@@ -287,7 +293,7 @@ def test_loss_net_autoconverts_and_stays_frozen_in_a_training_step(tmp_path: Pat
     # the cached weights give the port's numbers
     chips = np.random.default_rng(6).uniform(0, 1, (2, 150, 150, 3)).astype(np.float32)
     full = R.build_dlib_identity((0.0, 0.0, 1.0), idnet.get_layer("dlib_resnet"))
-    assert np.abs(np.asarray(full(chips)) - np.asarray(port(chips * 255.0))).max() <= 1e-4
+    assert np.abs(np.asarray(full(chips)) - np.asarray(port(chips * 255.0))).max() <= WRAP_TOL
 
 
 def test_weights_tool_converts_the_installed_file_without_src(tmp_path: Path) -> None:
