@@ -23,16 +23,18 @@ PAIRS = SHARED / "data" / "lfw-protocol" / "pairsDevTest.txt"
 # float32 summation order (dlib's own kernels vs TF's oneDNN or Eigen kernels, whose blocking depends on the
 # CPU's vector width: AVX2 vs AVX-512 changes the order, not the precision).  Measured max |port - dlib|
 # (benchmarks/dlib_parity.py, results/dlib/; and this file's inputs):
-#   Intel Xeon (AVX-512, AMX), oneDNN on: 500 LFW faces 5.1e-7; astronaut faces 3.7e-7; random images 2.7e-7;
-#     the constant black / white images 2.0e-6 / 4.1e-6 (after the mean subtraction nearly every activation
-#     sits at a ReLU kink or cancels, so the relative round-off of the few survivors is larger);
+#   Intel Xeon (AVX-512, AMX), oneDNN on: 500 LFW faces 5.1e-7; astronaut faces 3.7e-7; random images
+#     2.7e-7; enlarged low-resolution faces 3.9e-7; the constant black / white images 2.0e-6 / 4.1e-6 (after
+#     the mean subtraction nearly every activation sits at a ReLU kink or cancels, so the relative round-off
+#     of the few survivors is larger);
 #   the same with TF_ENABLE_ONEDNN_OPTS=0 (Eigen kernels: another summation order, the stand-in here for
-#     another CPU kind's kernels): 3.0e-7 / 3.0e-7 / 3.0e-7 / 2.0e-6 / 4.1e-6;
-#   AMD EPYC Zen 5 (AVX-512), oneDNN on, 500 LFW faces (the project's earlier measurement): 4.3e-7.
-# So the round-off does not depend on the CPU kind beyond a factor ~1.5.  Bounds: 10x the worst measured
-# (TOL for every non-constant image, TOL_CONSTANT for the two constant ones).  A real porting error is far
-# larger: shifting one input mean by 0.05 of a grey level already moves the embedding by > 1e-5 (see
-# test_a_small_input_error_exceeds_the_tolerance), a wrong padding or folded affine by > 1e-2.
+#     another CPU kind's kernels): 4.6e-7 / 3.0e-7 / 3.0e-7 / 3.4e-7 / 2.0e-6 / 4.1e-6;
+#   AMD EPYC Zen 5 (AVX-512), oneDNN on, 500 LFW faces: 4.3e-7 (commit 6a57261, the machine of docs/numerics.md;
+#     another face selection, no result file).
+# So the round-off does not depend on the CPU kind or kernel library beyond a factor ~1.5.  Bounds: 10x the
+# worst measured (TOL for every non-constant image, TOL_CONSTANT for the two constant ones).  A real porting
+# error is larger: one input mean off by 0.05 of a grey level already moves the embedding by ~3e-5 (see
+# test_a_small_input_error_exceeds_the_tolerance; the former bound 1e-4 let that pass).
 TOL = 5e-6
 TOL_CONSTANT = 4e-5
 # The [0, 1] identity wrapper on the full chip box vs the 255-range port, same weights, same process:
