@@ -100,17 +100,6 @@ def perf_table(file: str, kind: str) -> Callable[[Path], list[str]]:
     return render
 
 
-def json_rows_table(file: str, header: Sequence[str], keys: Sequence[str],
-                    fmts: Sequence[str]) -> Callable[[Path], list[str]]:
-    """One row of a JSON result file (``rows`` of ``benchmarks/*`` outputs) per line: ``keys`` formatted."""
-    def render(root: Path) -> list[str]:
-        d = json.loads((root / file).read_text())
-        body = [[f.format(row[k]) for k, f in zip(keys, fmts)] for row in d["rows"]]
-        return _rows(header, body)
-    render.sources = (file,)  # type: ignore[attr-defined]
-    return render
-
-
 def dlib_port_table(parity: Sequence[str], bench: str) -> Callable[[Path], list[str]]:
     """Parity (``benchmarks/dlib_parity.py``) and speed (``benchmarks/bench_dlib_port.py``) of the dlib port."""
     def render(root: Path) -> list[str]:
