@@ -132,6 +132,20 @@ def lpips_pairs_table(file: str) -> Callable[[Path], list[str]]:
     return render
 
 
+def model_sizes_table(file: str) -> Callable[[Path], list[str]]:
+    """Parameters and forward GFLOPs per network (``python -m facehalluc.models --json``)."""
+    def render(root: Path) -> list[str]:
+        d = json.loads((root / file).read_text())
+        body = [[r["network"], f"{r['parameters']:,}", f"{r['gflops_per_image']:.3f}"] for r in d["rows"]]
+        n_blocks = sum(r["network"].startswith("block_") for r in d["rows"])
+        n_up = sum(r["network"].startswith("upscaler") for r in d["rows"])
+        body.append([f"**cascade ({n_blocks} blocks + {n_up} upscalers)**", f"**{d['cascade']['parameters']:,}**",
+                     f"**{d['cascade']['gflops_per_image']:.3f}**"])
+        return _rows(["network", "parameters", "forward GFLOPs / image"], body)
+    render.sources = (file,)  # type: ignore[attr-defined]
+    return render
+
+
 _ARMS = ("median_fill", "ns", "biharmonic", "shipped_v1", "R0_control", "R1_lsgan", "R2_lsgan_diffaug",
          "R3_projected", "R3_projected_1500", "R4_projected_adv0.3_1500")
 
@@ -153,6 +167,7 @@ TABLES: dict[str, Callable[[Path], list[str]]] = {
     "realism_floors_test": floors_table("results/realism/floors_test.json"),
     "dlib_port": dlib_port_table(("results/dlib/parity_lfw500.json", "results/dlib/parity_lfw50.json"),
                                  "results/dlib/bench_port_vs_dlib.json"),
+    "model_sizes_paper": model_sizes_table("results/models/paper.json"),
     "lpips_lfw_pairs": lpips_pairs_table("results/lpips/lfw_pairs.json"),
     "bf16_intel_amx": perf_table("results/perf/bf16_train_step_intel_amx.txt",
                                  "Intel Xeon, AVX-512 + AVX512-BF16 + AMX-BF16, 2 cores"),
