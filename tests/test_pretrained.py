@@ -161,8 +161,8 @@ def test_shipped_model_beats_median_fill_on_heldout_lfw(lfw_dir, lpips_dir, tmp_
     d_model, d_median = np.asarray(res["lpips_v0.1_model"]), np.asarray(res["lpips_v0.1_median_fill"])
     print(f"LPIPS v0.1 on {res['n']} held-out LFW faces: shipped model {d_model.mean():.4f}, "
           f"median fill {d_median.mean():.4f}; model better on {(d_model < d_median).mean():.0%} of faces")
-    # The claim (model card, README): 0.309 vs 0.518 on these 48 faces, the model better on every one.  Measured
-    # 0.3090 on AMD EPYC (Zen 5) and on Intel Xeon with AVX-512/AMX: float32 differences between CPU kinds are
+    # The claim (model card, from results/shipped/heldout_photos48.json): 0.309 vs 0.518 on these 48 faces, the
+    # model better on every one.  Measured 0.3090 on AMD EPYC (Zen 5) and on Intel Xeon with AVX-512/AMX: float32 differences between CPU kinds are
     # < 1e-4 here, so +-0.001 (one unit of the quoted third decimal) is the claim's own precision.
     assert d_model.mean() == pytest.approx(0.309, abs=1e-3)
     assert d_median.mean() == pytest.approx(0.518, abs=1e-3)

@@ -72,8 +72,8 @@ def floors_table(file: str) -> Callable[[Path], list[str]]:
 
     def render(root: Path) -> list[str]:
         d = json.loads((root / file).read_text())
-        body = [[labels.get(k, k), f"{r['nss_fd']:.1f}", f"{r['contrast_ratio']:.2f}", str(r.get("n", r.get("n_per_side")))
-                 + (" per half" if "n_per_side" in r else "")] for k, r in d["rows"].items() if k in labels]
+        body = [[labels.get(k, k), f"{r['nss_fd']:.1f}", f"{r['contrast_ratio']:.2f}",
+                 str(r.get("n", r.get("n_per_side"))) + (" per half" if "n_per_side" in r else "")] for k, r in d["rows"].items() if k in labels]
         return _rows(["reference", "NSS Fréchet distance ↓", "contrast ÷ real →1", "faces"], body)
     render.sources = (file,)  # type: ignore[attr-defined]
     return render
@@ -146,6 +146,18 @@ def model_sizes_table(file: str) -> Callable[[Path], list[str]]:
     return render
 
 
+def heldout_photos_table(file: str) -> Callable[[Path], list[str]]:
+    """Shipped model vs median fill on raw held-out LFW photos (``facehalluc.evaluate.heldout_photos``)."""
+    def render(root: Path) -> list[str]:
+        d = json.loads((root / file).read_text())
+        return _rows(["photos (held-out people)", "LPIPS v0.1, shipped model ↓", "LPIPS v0.1, median fill ↓",
+                      "model better on"],
+                     [[str(d["n"]), f"{d['mean_model']:.4f}", f"{d['mean_median_fill']:.4f}",
+                       f"{d['model_better']} of {d['n']}"]])
+    render.sources = (file,)  # type: ignore[attr-defined]
+    return render
+
+
 _ARMS = ("median_fill", "ns", "biharmonic", "shipped_v1", "R0_control", "R1_lsgan", "R2_lsgan_diffaug",
          "R3_projected", "R3_projected_1500", "R4_projected_adv0.3_1500")
 
@@ -167,6 +179,7 @@ TABLES: dict[str, Callable[[Path], list[str]]] = {
     "realism_floors_test": floors_table("results/realism/floors_test.json"),
     "dlib_port": dlib_port_table(("results/dlib/parity_lfw500.json", "results/dlib/parity_lfw50.json"),
                                  "results/dlib/bench_port_vs_dlib.json"),
+    "shipped_heldout_photos": heldout_photos_table("results/shipped/heldout_photos48.json"),
     "model_sizes_paper": model_sizes_table("results/models/paper.json"),
     "lpips_lfw_pairs": lpips_pairs_table("results/lpips/lfw_pairs.json"),
     "bf16_intel_amx": perf_table("results/perf/bf16_train_step_intel_amx.txt",
