@@ -8,12 +8,23 @@ import numpy as np
 import pytest
 
 
+@pytest.fixture(autouse=True)
+def empty_weights_cache(tmp_path, monkeypatch):
+    """Every demo test runs against an empty weights cache, so none depends on what ~/.cache/facehalluc (or
+    $FACEHALLUC_WEIGHTS) holds on the machine running it; the demos write nothing there either."""
+    cache = tmp_path / "no_weights"
+    monkeypatch.setenv("FACEHALLUC_WEIGHTS", str(cache))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # nothing falls back to the real ~/.cache
+    from facehalluc.weights import cache_dir
 
-def test_training_demo_end_to_end_tiny(tmp_path, monkeypatch):
+    assert cache_dir() == cache
+    yield cache
+    assert not cache.exists() or not any(cache.iterdir()), sorted(cache.iterdir())
+
+
+def test_training_demo_end_to_end_tiny(tmp_path):
     from facehalluc.demo import bundled_face_photos, main
 
-    # an empty weights cache: the test trains the same function whatever ~/.cache/facehalluc holds
-    monkeypatch.setenv("FACEHALLUC_WEIGHTS", str(tmp_path / "no_weights"))
     if not bundled_face_photos():
         pytest.skip("no bundled face photo (scikit-image / matplotlib sample data) installed")
     out = tmp_path / "demo"

@@ -161,3 +161,54 @@ def test_registry_conversion_and_fid_in_the_runner(tmp_path: Path, specs: list[F
     res = evaluate_arrays(real, fake, opts).result.metrics["fid"]
     assert res.status == "ok" and res.details["sqrt_method"] == "eigh" and res.details["feature_dim"] == 2048
     assert res.value > 0
+
+
+def test_full_inception_blocks_against_float64_numpy(model: keras.Model, state: dict[str, np.ndarray]) -> None:
+    """Two whole blocks computed by hand in float64 from their Keras inputs, with synthetic weights: Mixed_5b
+    (an A block: 1x1 | 1x1-5x5 | 1x1-3x3-3x3 | 3x3 average pool that does not count padding - 1x1,
+    concatenated in that order) and Mixed_7c (the last E block: split 1x3 / 3x1 branches and pytorch-fid's
+    3x3 *max* pool).  Every BasicConv2d: conv, batch norm with TF's eps 1e-3, ReLU.
+
+    Tolerance: relative to the block's largest output, 2e-5.  Measured (Intel Xeon, AVX-512) 1.3e-6 / 1.0e-6
+    with oneDNN and 6.3e-7 / 4.5e-7 with Eigen kernels (TF_ENABLE_ONEDNN_OPTS=0): float32 sums of <= 2,048
+    products per conv, three convs deep, in whatever order a CPU's vector width gives; >= 15x margin.
+    What it catches (measured): torchvision's eps 1e-5 instead of 1e-3 gives 2.2e-3 / 1.8e-3, which the
+    first-conv check above cannot see (it takes eps from the module); an average pool that counts the
+    padding gives 1.7e-1 on Mixed_5b.
+    """
+    import numpy_ref as N
+
+    F.assign_state_dict(model, state)
+    x = np.random.default_rng(9).random((1, 299, 299, 3), dtype=np.float32)
+    names = ["maxpool2", "Mixed_5b__cat", "Mixed_7b__cat", "Mixed_7c__cat"]
+    probe = keras.Model(model.input, [model.get_layer(n).output for n in names])
+    in_a, out_a, in_e, out_e = (np.asarray(t)[0] for t in probe(x, training=False))
+
+    def basic(t: np.ndarray, name: str, stride: int = 1, same: bool = False) -> np.ndarray:
+        w = state[f"{name}.conv.weight"]
+        pad = (w.shape[2] // 2, w.shape[3] // 2) if same else (0, 0)
+        p = f"{name}.bn."
+        return N.relu(N.batch_norm(N.conv(t, w, stride, pad), state[p + "weight"], state[p + "bias"],
+                                   state[p + "running_mean"], state[p + "running_var"], 1e-3))
+
+    a = "Mixed_5b"
+    want_a = np.concatenate([
+        basic(in_a, f"{a}.branch1x1"),
+        basic(basic(in_a, f"{a}.branch5x5_1"), f"{a}.branch5x5_2", same=True),
+        basic(basic(basic(in_a, f"{a}.branch3x3dbl_1"), f"{a}.branch3x3dbl_2", same=True),
+              f"{a}.branch3x3dbl_3", same=True),
+        basic(N.pool3x3_same(in_a, "avg"), f"{a}.branch_pool")], axis=-1)
+    e = "Mixed_7c"
+    b3 = basic(in_e, f"{e}.branch3x3_1")
+    bd = basic(basic(in_e, f"{e}.branch3x3dbl_1"), f"{e}.branch3x3dbl_2", same=True)
+    want_e = np.concatenate([
+        basic(in_e, f"{e}.branch1x1"),
+        basic(b3, f"{e}.branch3x3_2a", same=True), basic(b3, f"{e}.branch3x3_2b", same=True),
+        basic(bd, f"{e}.branch3x3dbl_3a", same=True), basic(bd, f"{e}.branch3x3dbl_3b", same=True),
+        basic(N.pool3x3_same(in_e, "max"), f"{e}.branch_pool")], axis=-1)
+    assert out_a.shape == want_a.shape == (35, 35, 256) and out_e.shape == want_e.shape == (8, 8, 2048)
+    errs = [N.relative_error(out_a, want_a), N.relative_error(out_e, want_e)]
+    print(f"Mixed_5b / Mixed_7c relative error {errs[0]:.1e} / {errs[1]:.1e}")
+    for want in (want_a, want_e):
+        assert 0.2 < (want > 0).mean() < 0.9  # neither dead nor all-positive: the ReLUs matter
+    assert max(errs) <= 2e-5

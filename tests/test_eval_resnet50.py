@@ -126,3 +126,52 @@ def test_reader_rejects_garbage(tmp_path: Path) -> None:
     p.write_bytes(b"\x0a\x05ab")  # truncated
     with pytest.raises(R.CaffeModelError, match="x.caffemodel"):
         R.read_caffemodel(p)
+
+
+def _set_truth(model: keras.Model, specs: list[R.ConvSpec], truth: dict) -> None:
+    for s in specs:
+        t = truth[s.keras_name]
+        model.get_layer(s.keras_name).set_weights([np.transpose(t[0], (2, 3, 1, 0))])
+        if s.has_bn:
+            w, g, b, m, v = t
+            model.get_layer(f"{s.keras_name}_bn").set_weights([g, b, m, v])
+
+
+def test_stem_pool_and_a_full_bottleneck_block_against_float64_numpy(model: keras.Model,
+                                                                     specs: list[R.ConvSpec]) -> None:
+    """Caffe's ceil-mode pool1 and the whole first block of stage 3 (conv3_1: stride 2 in the 1x1 *reduce*
+    conv, as in Caffe's ResNet -- not in the 3x3 as in torchvision --, 3x3, 1x1 increase, strided
+    projection shortcut, sum, ReLU), each computed by hand in float64 from its Keras input.
+
+    Tolerance: relative to the block's largest output, 1e-5.  Measured 7.3e-7 with oneDNN and 5.2e-7 with
+    Eigen kernels (TF_ENABLE_ONEDNN_OPTS=0) on an Intel Xeon with AVX-512; pool1 is exact (a max does not
+    round).  float32 sums of <= 1,152 products, in whatever order a CPU's vector width gives, stay within a
+    few 1e-7 of the exact value: 14x margin.  What it catches: batch-norm eps 1e-3 instead of Caffe's 1e-5
+    gives 1.4e-3 (the first-conv check above cannot see it: it takes eps from the module); the stride on
+    the 3x3 conv instead moves every pixel.
+    """
+    import numpy_ref as N
+
+    _, truth = _caffe_layers(specs, np.random.default_rng(7))
+    _set_truth(model, specs, truth)
+    x = np.random.default_rng(8).random((1, 224, 224, 3), dtype=np.float32)
+    names = ["conv1_7x7_s2_relu", "pool1_3x3_s2", "conv2_3_relu", "conv3_1_relu"]
+    probe = keras.Model(model.input, [model.get_layer(n).output for n in names])
+    c1, p1, block_in, block_out = (np.asarray(t)[0] for t in probe(x, training=False))
+
+    assert p1.shape == (56, 56, 64)
+    np.testing.assert_array_equal(p1, N.max_pool(c1, 3, 2, pad_end=1))
+
+    def conv_bn(t: np.ndarray, name: str, stride: int = 1, pad: int = 0) -> np.ndarray:
+        w, g, b, m, v = truth[name]
+        return N.batch_norm(N.conv(t, w, stride, (pad, pad)), g, b, m, v, 1e-5)  # Caffe's default eps
+
+    y = N.relu(conv_bn(block_in, "conv3_1_1x1_reduce", stride=2))
+    y = N.relu(conv_bn(y, "conv3_1_3x3", pad=1))
+    y = conv_bn(y, "conv3_1_1x1_increase")
+    want = N.relu(y + conv_bn(block_in, "conv3_1_1x1_proj", stride=2))
+    assert block_out.shape == want.shape == (28, 28, 512)
+    assert (want > 0).mean() > 0.2  # the synthetic weights give a block that is neither dead nor linear
+    err = N.relative_error(block_out, want)
+    print(f"conv3_1 relative error {err:.1e}")
+    assert err <= 1e-5

@@ -40,17 +40,41 @@ BASE = ["--config", "tiny", "--verbose", "2", "train.batch_size=4", "model.resol
 
 
 # ------------------------------------------------------------------------------------------ helpers
+#: what TF prints when its gRPC server cannot bind the port of $TF_CONFIG (tried: a port held by a listening
+#: socket) -- the port went to someone else between _free_ports and the worker's start
+BIND_FAILED = "Could not start gRPC server"
+PORT_ATTEMPTS = 4
+
+
 def _free_ports(n: int) -> list[int]:
-    socks = []
+    """``n`` distinct ports that are free now on every interface (TF binds 0.0.0.0), drawn at random below
+    the kernel's ephemeral range, where outgoing connections and ``bind(0)`` (other tests, other programs)
+    take theirs.  A port can still be taken before the worker binds it -- TF's server sets no SO_REUSEPORT,
+    so it cannot be held for it --; ``_wait`` restarts the workers on new ports when that happens."""
+    import random
+
     try:
-        for _ in range(n):
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    lo, hi = (10000, low - 1) if low > 12000 else (low // 2, low - 1)
+    rng = random.SystemRandom()
+    ports: list[int] = []
+    while len(ports) < n:
+        port = rng.randint(lo, hi)
+        if port in ports:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("0.0.0.0", port))
+            except OSError:
+                continue
+        ports.append(port)
+    return ports
+
+
+def _bind_failed(p: subprocess.Popen) -> bool:
+    return BIND_FAILED in Path(p.log_path).read_text(errors="replace")  # type: ignore[attr-defined]
 
 
 def _env(tmp: Path, name: str, debug: Path, **extra: str) -> dict[str, str]:
@@ -73,25 +97,53 @@ def _start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
 
 def _start_workers(tmp: Path, tag: str, outs: list[Path], args: list[str], debug: Path,
                    **extra_env: str) -> list[subprocess.Popen]:
-    ports = _free_ports(2)
-    cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
-    procs = []
-    for i in range(2):
-        tf_config = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}})
-        procs.append(_start(["--strategy", "multiworker", "--out", str(outs[i]), *args],
-                            _env(tmp, f"{tag}_w{i}", debug, TF_CONFIG=tf_config, **extra_env),
-                            tmp / f"{tag}_w{i}.log"))
-    return procs
+    """Two workers on two free ports.  The returned list is the workers' group: when ``_wait`` sees one of
+    them fail to bind its port it kills the other and replaces both, in this list, by a start on new ports."""
+    group: list[subprocess.Popen] = []
+
+    def launch(attempt: int) -> list[subprocess.Popen]:
+        if attempt >= PORT_ATTEMPTS:
+            pytest.fail(f"{PORT_ATTEMPTS} pairs of ports were taken before the workers bound them")
+        ports = _free_ports(2)
+        cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
+        procs = []
+        for i in range(2):
+            tf_config = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}})
+            log = tmp / (f"{tag}_w{i}.log" if attempt == 0 else f"{tag}_w{i}.try{attempt}.log")
+            proc = _start(["--strategy", "multiworker", "--out", str(outs[i]), *args],
+                          _env(tmp, f"{tag}_w{i}", debug, TF_CONFIG=tf_config, **extra_env), log)
+            proc.group, proc.relaunch = group, (lambda: launch(attempt + 1))  # type: ignore[attr-defined]
+            procs.append(proc)
+        return procs
+
+    group[:] = launch(0)
+    return group
 
 
 def _wait(procs: list[subprocess.Popen], timeout: float = CHILD_TIMEOUT_S) -> list[float]:
-    """Waits for every process; returns their exit times (time.monotonic()).  Kills all on timeout."""
+    """Waits for every process; returns their exit times (time.monotonic()).  Kills all on timeout.
+    A worker that could not bind its port (``BIND_FAILED``) is restarted with its partner on new ports
+    (``procs`` and the workers' group are updated in place); any other failure is the test's to judge."""
     deadline = time.monotonic() + timeout
     ended: dict[int, float] = {}
     while len(ended) < len(procs):
         for i, p in enumerate(procs):
-            if i not in ended and p.poll() is not None:
-                ended[i] = time.monotonic()
+            if i in ended or p.poll() is None:
+                continue
+            group = getattr(p, "group", None)
+            if group is not None and p.returncode != 0 and _bind_failed(p):
+                for q in group:
+                    if q.poll() is None:
+                        os.killpg(q.pid, signal.SIGKILL)
+                        q.wait()
+                old = list(group)
+                group[:] = p.relaunch()  # type: ignore[attr-defined]
+                for j, q in enumerate(procs):
+                    if q in old:
+                        procs[j] = group[old.index(q)]
+                        ended.pop(j, None)
+                break
+            ended[i] = time.monotonic()
         if time.monotonic() > deadline:
             for p in procs:
                 if p.poll() is None:
@@ -177,7 +229,9 @@ def test_two_workers_train_like_one_process(tmp_path, faces):
     ref = _start(["--strategy", "default", "--out", str(tmp_path / "ref"), *args, "train.sync_batchnorm=always"],
                  _env(tmp_path, "ref", debug_ref), tmp_path / "ref.log")
     workers = _start_workers(tmp_path, "mw", [run, run_w1], args, debug)
-    _wait([ref, *workers])
+    everything = [ref, *workers]
+    _wait(everything)
+    workers = everything[1:]
     elapsed = time.monotonic() - t0
     for p in (ref, *workers):
         assert p.returncode == 0, _tail(p)
@@ -286,16 +340,70 @@ def test_killed_worker_stops_the_other_and_resume_continues(tmp_path, faces):
 def test_worker_that_never_starts_ends_the_other_in_bounded_time(tmp_path, faces):
     """Only worker 0 of a two-worker TF_CONFIG starts: it gives up after train.cluster_join_timeout_s
     (TF's own wait has no bound and ignores SIGINT/SIGTERM) and has written nothing."""
-    port, other = _free_ports(2)
-    tf_config = json.dumps({"cluster": {"worker": [f"127.0.0.1:{port}", f"127.0.0.1:{other}"]},
-                            "task": {"type": "worker", "index": 0}})
     run = tmp_path / "run"
-    proc = _start(["--strategy", "multiworker", "--out", str(run), "--data", str(faces), "--epochs", "1",
-                   *BASE, "train.cluster_join_timeout_s=5"],
-                  _env(tmp_path, "alone", tmp_path / "debug", TF_CONFIG=tf_config), tmp_path / "alone.log")
-    _wait([proc], timeout=180)
+    for attempt in range(PORT_ATTEMPTS):  # a port taken before worker 0 bound it: try new ones
+        port, other = _free_ports(2)
+        tf_config = json.dumps({"cluster": {"worker": [f"127.0.0.1:{port}", f"127.0.0.1:{other}"]},
+                                "task": {"type": "worker", "index": 0}})
+        proc = _start(["--strategy", "multiworker", "--out", str(run), "--data", str(faces), "--epochs", "1",
+                       *BASE, "train.cluster_join_timeout_s=5"],
+                      _env(tmp_path, "alone", tmp_path / "debug", TF_CONFIG=tf_config),
+                      tmp_path / f"alone{attempt}.log")
+        _wait([proc], timeout=180)
+        if not _bind_failed(proc):
+            break
     text = Path(proc.log_path).read_text()  # type: ignore[attr-defined]
     assert proc.returncode == 1, _tail(proc)
     assert "train.py: waiting for the 2 workers of $TF_CONFIG to start (at most 5 s" in text
     assert "Timeout (0:00:05)!" in text, _tail(proc)
     assert not run.exists()
+
+
+# A stand-in worker for the port-race test: binds the port its $TF_CONFIG gives it as TF's gRPC server
+# does (0.0.0.0, no SO_REUSEPORT) and prints TF's message when that fails.
+_FAKE_WORKER = """
+import json, os, socket, sys, time
+cfg = json.loads(os.environ["TF_CONFIG"])
+port = int(cfg["cluster"]["worker"][cfg["task"]["index"]].rsplit(":", 1)[1])
+s = socket.socket()
+try:
+    s.bind(("0.0.0.0", port))
+except OSError:
+    print("UNKNOWN: Could not start gRPC server", flush=True)
+    sys.exit(1)
+s.listen()
+time.sleep(1)
+print("done", flush=True)
+"""
+
+
+def test_a_port_taken_before_the_worker_binds_it_restarts_both_on_new_ports(tmp_path, monkeypatch):
+    """The race of picking free ports and closing them before the workers bind them: another process takes
+    worker 1's port in between.  Both workers are restarted on new ports instead of the test failing."""
+    taken = socket.socket()
+    taken.bind(("0.0.0.0", 0))
+    taken.listen()
+    held = taken.getsockname()[1]
+    picks = iter([[_free_ports(1)[0], held]])
+    real_free_ports = _free_ports
+    monkeypatch.setattr(sys.modules[__name__], "_free_ports", lambda n: next(picks, None) or real_free_ports(n))
+
+    def fake_start(args, env, log):
+        out = open(log, "w")
+        proc = subprocess.Popen([sys.executable, "-c", _FAKE_WORKER], env=env, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+        proc.log_path = log
+        out.close()
+        return proc
+
+    monkeypatch.setattr(sys.modules[__name__], "_start", fake_start)
+    try:
+        workers = _start_workers(tmp_path, "race", [tmp_path / "a", tmp_path / "b"], [], tmp_path / "debug")
+        first = list(workers)
+        _wait(workers, timeout=60)
+    finally:
+        taken.close()
+    assert _bind_failed(first[1]) and all(p not in first for p in workers)
+    assert [p.returncode for p in workers] == [0, 0]
+    assert all("done" in Path(p.log_path).read_text() for p in workers)
+    assert (tmp_path / "race_w1.try1.log").is_file()

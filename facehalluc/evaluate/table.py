@@ -113,7 +113,7 @@ def table_cells(rows: Sequence[TableRow]) -> tuple[list[str], list[list[str]]]:
     return header, body
 
 
-def _markdown_rows(header: Sequence[str], body: Sequence[Sequence[str]]) -> list[str]:
+def markdown_rows(header: Sequence[str], body: Sequence[Sequence[str]]) -> list[str]:
     """A Markdown table's lines: header, rule, one line per row (empty cells shown as '–')."""
     return (["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
             + ["| " + " | ".join(c if c else "–" for c in cells) + " |" for cells in body])
@@ -127,7 +127,7 @@ def render_markdown(rows: Sequence[TableRow], layout: str) -> str:
            "'(paper)' columns are the numbers printed in the paper; '(ours)' columns come from our result "
            "files. 'unavailable' = the metric network's converted weights were absent (never computed with "
            "random weights).", "",
-           *_markdown_rows(header, body)]
+           *markdown_rows(header, body)]
     missing: dict[str, list[str]] = {}
     for row in rows:
         if row.ours is None:
@@ -281,7 +281,7 @@ def write_cpu_table(paths: Sequence[str | Path], out_dir: str | Path, plot: bool
           "Not the paper's protocol: measures computable offline (labels say what each is; ↑ higher is better, "
           "↓ lower is better, →0 closer to zero is better, →1 closer to one is better). 'unavailable' = its "
           "network weights or the face masks were absent.", "",
-          *_markdown_rows(header, body)]
+          *markdown_rows(header, body)]
     notes = {r.name: m for r in results for m in list(r.proxies.values()) + list(r.metrics.values())
              if m.status == "unavailable"}
     if notes:

@@ -29,12 +29,27 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--config", default="paper", help="preset name or YAML file")
     p.add_argument("overrides", nargs="*", help="section.field=value")
     p.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    p.add_argument("--json", dest="json_out", help="also write the rows, the command and the code version here")
     args = p.parse_args(argv)
     quiet_tensorflow()
     cfg = load_config(args.config, args.overrides)
     rows = summary_rows(cfg)
     gen = [r for r in rows if not r[0].startswith("disc")]
     tot_p, tot_f = sum(r[1] for r in gen), sum(r[2] for r in gen)
+    if args.json_out:
+        import json
+        from pathlib import Path
+
+        from ..utils.provenance import git_state, library_versions
+
+        out = Path(args.json_out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps({
+            "config": cfg.name, "overrides": list(args.overrides),
+            "command": "python -m facehalluc.models " + " ".join(argv if argv is not None else sys.argv[1:]),
+            "git": git_state(), "libraries": library_versions(),
+            "rows": [{"network": n, "parameters": pc, "gflops_per_image": gf} for n, pc, gf in rows],
+            "cascade": {"parameters": tot_p, "gflops_per_image": tot_f}}, indent=1) + "\n")
     if args.markdown:
         print("| network | parameters | forward GFLOPs / image |\n|---|---:|---:|")
         for n, pc, gf in rows:

@@ -1,0 +1,263 @@
+"""Regenerate every generated table in the docs from committed result files.
+
+    python docs/tools/tables.py            # rewrite the tables in place
+    python docs/tools/tables.py --check    # exit 1 (and show a diff) when a doc differs from its result files
+
+A generated table sits between two marker comments in a Markdown file of the repository (README.md,
+docs/*.md):
+
+    <!-- table:NAME -->
+    | ... the table, written by this tool ... |
+    <!-- /table:NAME -->
+
+NAME is a key of :data:`TABLES`, which says which committed files under ``results/`` the table is made of
+and how. Everything between the markers is replaced, so a number edited by hand there is either overwritten
+(rewrite) or reported (``--check``; ``tests/test_docs_tables.py`` runs it). A marker whose NAME is not in
+:data:`TABLES`, a table in :data:`TABLES` that no doc uses, or a missing result file are errors.
+Numbers outside the markers are not checked: docs/results.md lists which documented numbers still have no
+result file.
+"""
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+ROOT = Path(__file__).resolve().parents[2]
+#: files scanned for markers (relative to ROOT)
+DOC_GLOBS = ("README.md", "docs/*.md")
+MARKER = re.compile(r"^<!-- table:(?P<name>[A-Za-z0-9_.-]+) -->\n(?P<body>.*?)^<!-- /table:(?P=name) -->$",
+                    re.M | re.S)
+OPEN = re.compile(r"^<!-- /?table:(?P<name>[A-Za-z0-9_.-]+) -->$", re.M)
+
+
+def _rows(header: Sequence[str], body: Sequence[Sequence[str]]) -> list[str]:
+    from facehalluc.evaluate.table import markdown_rows
+
+    return markdown_rows(header, body)
+
+
+# ------------------------------------------------------------------------------------------ renderers
+def cpu_table(files: Sequence[str]) -> Callable[[Path], list[str]]:
+    """The "Table 1 at CPU scale" layout of ``facehalluc.evaluate.table`` over these result JSONs."""
+    def render(root: Path) -> list[str]:
+        from facehalluc.evaluate.table import cpu_cells, load_any
+
+        header, body = cpu_cells(load_any([root / f for f in files]))
+        return _rows(header, body)
+    render.sources = tuple(files)  # type: ignore[attr-defined]
+    return render
+
+
+def runs_table(file: str, arms: Sequence[tuple[str, str]]) -> Callable[[Path], list[str]]:
+    """arm | what | steps | wall minutes, from a ``docs/tools/run_summary.py`` file (``what`` is prose)."""
+    def render(root: Path) -> list[str]:
+        runs = json.loads((root / file).read_text())
+        body = [[name, what, f"{runs[name]['steps']:,}", f"{runs[name]['wall_seconds'] / 60:.1f}"]
+                for name, what in arms]
+        return _rows(["arm", "what", "steps", "wall (min, shared)"], body)
+    render.sources = (file,)  # type: ignore[attr-defined]
+    return render
+
+
+def floors_table(file: str) -> Callable[[Path], list[str]]:
+    """Real photos and blurred real photos under the training-free measures (``realism_floors`` output)."""
+    labels = {"real_halves": "real photos, one half vs the other", "blur_sigma_1": "real, region blurred σ = 1 px",
+              "blur_sigma_2": "real, region blurred σ = 2 px", "blur_sigma_4": "real, region blurred σ = 4 px"}
+
+    def render(root: Path) -> list[str]:
+        d = json.loads((root / file).read_text())
+        body = [[labels.get(k, k), f"{r['nss_fd']:.1f}", f"{r['contrast_ratio']:.2f}",
+                 str(r.get("n", r.get("n_per_side"))) + (" per half" if "n_per_side" in r else "")] for k, r in d["rows"].items() if k in labels]
+        return _rows(["reference", "NSS Fréchet distance ↓", "contrast ÷ real →1", "faces"], body)
+    render.sources = (file,)  # type: ignore[attr-defined]
+    return render
+
+
+def perf_table(file: str, kind: str) -> Callable[[Path], list[str]]:
+    """The whitespace table of a ``results/perf/*.txt`` file (lines not starting with '#')."""
+    def render(root: Path) -> list[str]:
+        lines = [ln for ln in (root / file).read_text().splitlines() if ln.strip() and not ln.startswith("#")]
+        head, rows = re.split(r"\s{2,}", lines[0].strip()), [ln.split() for ln in lines[1:]]
+        col = {h: i for i, h in enumerate(head)}
+        body = []
+        for i, r in enumerate(rows):
+            body.append([kind if i == 0 else "same", {"xla": "XLA"}.get(r[col["path"]], r[col["path"]]),
+                         r[col["precision"]], r[col["s/step"]], r[col["images/s"]],
+                         r[col["share of matmul"]].replace("%", " %")])
+        order = {("graph", "float32"): 0, ("graph", "bf16"): 1, ("XLA", "float32"): 2, ("XLA", "bf16"): 3}
+        body.sort(key=lambda c: order.get((c[1], c[2]), 9))
+        for i, c in enumerate(body):
+            c[0] = kind if i == 0 else "same"
+        return _rows(["CPU kind", "path", "precision", "s/step (batch 8)", "images/s",
+                      "step GFLOP/s ÷ matmul GFLOP/s"], body)
+    render.sources = (file,)  # type: ignore[attr-defined]
+    return render
+
+
+def dlib_port_table(parity: Sequence[str], bench: str) -> Callable[[Path], list[str]]:
+    """Parity (``benchmarks/dlib_parity.py``) and speed (``benchmarks/bench_dlib_port.py``) of the dlib port."""
+    def render(root: Path) -> list[str]:
+        body = []
+        for f in parity:
+            d = json.loads((root / f).read_text())
+            body.append([f"parity, {d['n_faces']} LFW faces (same chips; dlib {d['libraries']['dlib-bin']})",
+                         f"max abs difference {d['max_abs_diff']:.1e} (mean {d['mean_abs_diff']:.1e}); pair distances "
+                         f"within {d['max_abs_pair_distance_diff']:.1e}, same decisions at 0.6: "
+                         f"{'yes' if d['same_decisions_at_0.6'] else 'NO'}", f"`{d['command']}`", f"`{f}`"])
+        b = json.loads((root / bench).read_text())
+        body.append([f"embedding speed, batch {b['batch']} ({b['machine']['cpu']}, {b['machine']['cores']} cores, "
+                     f"load average {b['load_average_1min']['after']:.1f})",
+                     f"port {b['images_per_s']['port']:.1f} images/s, dlib {b['images_per_s']['dlib']:.1f} images/s: "
+                     f"**{b['ratio_port_over_dlib']:.1f}×**", f"`{b['command']}`", f"`{bench}`"])
+        return _rows(["what", "figure", "command", "result file"], body)
+    render.sources = (*parity, bench)  # type: ignore[attr-defined]
+    return render
+
+
+def lpips_pairs_table(file: str) -> Callable[[Path], list[str]]:
+    """LPIPS v0.0 / v0.1 of a few LFW pairs (``benchmarks/lpips_lfw_pairs.py --out``)."""
+    def render(root: Path) -> list[str]:
+        rows = json.loads((root / file).read_text())["rows"]
+        pairs = list(dict.fromkeys((r["a"], r["b"]) for r in rows))
+        got = {(r["a"], r["b"], r["version"]): r["lpips"] for r in rows}
+        body = [[f"{a} vs {b}", f"{got[a, b, '0.0']:.4f}", f"{got[a, b, '0.1']:.4f}"] for a, b in pairs]
+        return _rows(["pair", "LPIPS v0.0", "LPIPS v0.1"], body)
+    render.sources = (file,)  # type: ignore[attr-defined]
+    return render
+
+
+def model_sizes_table(file: str) -> Callable[[Path], list[str]]:
+    """Parameters and forward GFLOPs per network (``python -m facehalluc.models --json``)."""
+    def render(root: Path) -> list[str]:
+        d = json.loads((root / file).read_text())
+        body = [[r["network"], f"{r['parameters']:,}", f"{r['gflops_per_image']:.3f}"] for r in d["rows"]]
+        n_blocks = sum(r["network"].startswith("block_") for r in d["rows"])
+        n_up = sum(r["network"].startswith("upscaler") for r in d["rows"])
+        body.append([f"**cascade ({n_blocks} blocks + {n_up} upscalers)**", f"**{d['cascade']['parameters']:,}**",
+                     f"**{d['cascade']['gflops_per_image']:.3f}**"])
+        return _rows(["network", "parameters", "forward GFLOPs / image"], body)
+    render.sources = (file,)  # type: ignore[attr-defined]
+    return render
+
+
+def heldout_photos_table(file: str) -> Callable[[Path], list[str]]:
+    """Shipped model vs median fill on raw held-out LFW photos (``facehalluc.evaluate.heldout_photos``)."""
+    def render(root: Path) -> list[str]:
+        d = json.loads((root / file).read_text())
+        return _rows(["photos (held-out people)", "LPIPS v0.1, shipped model ↓", "LPIPS v0.1, median fill ↓",
+                      "model better on"],
+                     [[str(d["n"]), f"{d['mean_model']:.4f}", f"{d['mean_median_fill']:.4f}",
+                       f"{d['model_better']} of {d['n']}"]])
+    render.sources = (file,)  # type: ignore[attr-defined]
+    return render
+
+
+_ARMS = ("median_fill", "ns", "biharmonic", "shipped_v1", "R0_control", "R1_lsgan", "R2_lsgan_diffaug",
+         "R3_projected", "R3_projected_1500", "R4_projected_adv0.3_1500")
+
+#: NAME -> renderer(root) -> the table's lines; ``renderer.sources`` are the result files it reads
+TABLES: dict[str, Callable[[Path], list[str]]] = {
+    "realism_val": cpu_table([f"results/realism/val/{a}.json" for a in _ARMS]),
+    "realism_test": cpu_table([f"results/realism/test/{a}.json" for a in _ARMS]),
+    "model_card_test": cpu_table([f"results/realism/test/{a}.json" for a in
+                                  ("median_fill", "ns", "biharmonic", "shipped_v1", "R3_projected")]),
+    "realism_runs": runs_table("results/realism/runs.json", (
+        ("R0_control", "shipped v1 continued, no adversarial term (the equal-budget control)"),
+        ("R1_lsgan", "(a) the paper's per-block LSGAN (CASIA-Net on every block, λ_adv 0.1, real label 0.9)"),
+        ("R2_lsgan_diffaug", "(b) R1 + DiffAugment (color, translation, cutout) on everything D sees"),
+        ("R3_projected", "(c) the `realism` preset: projected discriminator on frozen AlexNet (layers 1, 2, 5; "
+                         "fixed random 1×1 projections; trainable heads), hinge, logits weighted by the hallucinated "
+                         "share, blocks 64 and 128 only, feature matching λ_fm 0.1, λ_adv 0.1 ramped over 500 steps"),
+        ("R4_projected_adv0.3", "(d) R3 with λ_adv 0.3 ramped over 250 steps (started later; compared with R3's "
+                                "1,500-step snapshot)"))),
+    "realism_floors_test": floors_table("results/realism/floors_test.json"),
+    "dlib_port": dlib_port_table(("results/dlib/parity_lfw500.json", "results/dlib/parity_lfw50.json"),
+                                 "results/dlib/bench_port_vs_dlib.json"),
+    "shipped_heldout_photos": heldout_photos_table("results/shipped/heldout_photos48.json"),
+    "model_sizes_paper": model_sizes_table("results/models/paper.json"),
+    "lpips_lfw_pairs": lpips_pairs_table("results/lpips/lfw_pairs.json"),
+    "bf16_intel_amx": perf_table("results/perf/bf16_train_step_intel_amx.txt",
+                                 "Intel Xeon, AVX-512 + AVX512-BF16 + AMX-BF16, 2 cores"),
+}
+
+
+# --------------------------------------------------------------------------------------- the rewrite
+@dataclass
+class DocResult:
+    path: Path
+    old: str
+    new: str
+    names: list[str]
+
+
+def doc_files(root: Path) -> list[Path]:
+    return sorted({p for g in DOC_GLOBS for p in root.glob(g) if p.is_file()})
+
+
+def render_doc(text: str, root: Path, where: str = "") -> tuple[str, list[str]]:
+    """``text`` with every marked table regenerated, and the names of those tables."""
+    names = []
+    opened = [m.group("name") for m in OPEN.finditer(text)]
+    for name in set(opened):
+        if opened.count(name) != 2:
+            raise ValueError(f"{where}: marker table:{name} is not one open/close pair")
+
+    def sub(m: re.Match) -> str:
+        name = m.group("name")
+        if name not in TABLES:
+            raise ValueError(f"{where}: unknown table {name!r} (known: {', '.join(sorted(TABLES))})")
+        names.append(name)
+        return f"<!-- table:{name} -->\n" + "\n".join(TABLES[name](root)) + f"\n<!-- /table:{name} -->"
+    return MARKER.sub(sub, text), names
+
+
+def run(root: Path = ROOT) -> list[DocResult]:
+    out, used = [], []
+    for p in doc_files(root):
+        old = p.read_text()
+        new, names = render_doc(old, root, str(p.relative_to(root)))
+        used += names
+        if names:
+            out.append(DocResult(p, old, new, names))
+    unused = sorted(set(TABLES) - set(used))
+    if unused:
+        raise ValueError(f"tables no doc uses (add their markers or drop them): {', '.join(unused)}")
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--check", action="store_true", help="change nothing; exit 1 when a doc is out of date")
+    ap.add_argument("--root", type=Path, default=ROOT, help="repository root (default: this checkout)")
+    args = ap.parse_args(argv)
+    try:
+        docs = run(args.root)
+    except (ValueError, OSError, KeyError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    stale = [d for d in docs if d.new != d.old]
+    for d in docs:
+        rel = d.path.relative_to(args.root)
+        if args.check:
+            if d.new != d.old:
+                sys.stdout.writelines(difflib.unified_diff(d.old.splitlines(True), d.new.splitlines(True),
+                                                           f"{rel} (docs)", f"{rel} (from results/)"))
+        elif d.new != d.old:
+            d.path.write_text(d.new)
+        print(f"{rel}: {', '.join(d.names)} {'differs' if d.new != d.old else 'ok'}"
+              + ("" if args.check or d.new == d.old else " -> rewritten"), file=sys.stderr)
+    if args.check and stale:
+        print("docs differ from the result files: run `python docs/tools/tables.py`", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    raise SystemExit(main())
