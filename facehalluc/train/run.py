@@ -251,12 +251,10 @@ def train(cfg: Config, run_dir: str | Path, data: str | Path | DataSource, *, ep
     policy, why = fastpath.precision_policy(cfg.train.mixed_precision, cfg.train.mixed_precision_dtype)
     if policy != "float32":
         keras.mixed_precision.set_global_policy(policy)
-    xla = fastpath.train_xla(cfg.train.xla, width_divisor=cfg.model.width_divisor)
-    fastpath.log(f"{xla.line('XLA train step')}; precision {policy} ({why})")
     progress: dict[str, Any] = {}  # last completed global step and the chief's checkpoint, for WorkerLost
     try:
         return _train(cfg, run_dir, data, steps_per_epoch, resume, verbose, nets, t0, extra_callbacks or [],
-                      progress, init_from, changed)
+                      progress, init_from, changed, f"precision {policy} ({why})")
     except Exception as e:  # noqa: BLE001 - a peer's death surfaces as an aborted / failed collective
         if cfg.train.strategy == "multiworker" and is_worker_failure(e) and not isinstance(e, WorkerLost):
             raise _worker_lost(e, progress.get("step"), progress.get("ckpt")) from e
@@ -268,9 +266,11 @@ def train(cfg: Config, run_dir: str | Path, data: str | Path | DataSource, *, ep
 def _train(cfg: Config, run_dir: Path, data: str | Path | DataSource, steps_per_epoch: int | None,
            resume: bool, verbose: int | str, nets: LossNetworks | None, t0: float,
            extra_callbacks: list[keras.callbacks.Callback], progress: dict[str, Any],
-           init_from: str | Path | None = None, changed: list[str] | None = None) -> TrainResult:
+           init_from: str | Path | None = None, changed: list[str] | None = None,
+           precision: str = "") -> TrainResult:
     strategy = make_strategy(cfg.train.strategy, cfg.train.cluster_join_timeout_s)
-    use_xla = fastpath.train_xla(cfg.train.xla, width_divisor=cfg.model.width_divisor).on
+    xla = fastpath.train_xla(cfg.train.xla, width_divisor=cfg.model.width_divisor)
+    use_xla = xla.on
     chief = is_chief(strategy)  # only the chief reads or writes run_dir (see distribute.py)
     multi = in_multi_worker(strategy)
     replicas = strategy.num_replicas_in_sync
@@ -280,6 +280,7 @@ def _train(cfg: Config, run_dir: Path, data: str | Path | DataSource, steps_per_
     with strategy.scope():
         # Fails fast (MissingWeightsError) before any file is written or any step is run.
         nets = nets if nets is not None else build_loss_networks(cfg)
+    fastpath.log(f"{xla.line('XLA train step')}; {precision}")  # after the fail-fast weights check
     dbg = debug_dir()
     source = data if isinstance(data, DataSource) else h5_source(data, cfg, with_index=dbg is not None)
     S = int(steps_per_epoch or source.steps_per_epoch)
