@@ -14,7 +14,7 @@ setup(
     packages=find_packages(include=["facehalluc", "facehalluc.*"]),
     include_package_data=True,
     # the shipped generator (docs/model_card.md): float16 weights, config, manifest with the sha256
-    package_data={"facehalluc.pretrained": ["shipped/*.npz", "shipped/*.yaml", "shipped/*.json", "shipped/*.png"],
+    package_data={"facehalluc.store": ["shipped/*.npz", "shipped/*.yaml", "shipped/*.json", "shipped/*.png"],
                   # the web page of `python -m facehalluc.app` (docs/app.md)
                   "facehalluc.app": ["static/*.html"],
                   # MediaPipe's selfie segmentation network (Apache-2.0), read by facehalluc.nets.selfie_segmentation

@@ -159,7 +159,7 @@ def train(cfg: Config, h5: Path, run_dir: Path, steps: int, eager: bool = False)
     from .data import make_dataset
     from .losses import build_loss_networks
     from .models import build_cascade
-    from .train import save_generator
+    from .store.run_dir import save_generator
     from .train.trainer import GANTrainer, build_discriminators, make_optimizers
 
     keras.utils.set_random_seed(cfg.train.seed)
@@ -206,7 +206,7 @@ def export_and_check(model, cfg: Config, masked: np.ndarray, sm_dir: Path, timin
     outputs on ``masked`` with the Keras model's (max |difference| per output, face pixels exact)."""
     import tensorflow as tf
 
-    from .export import export_savedmodel
+    from .store.export import export_savedmodel
 
     t = time.perf_counter()
     sm_dir = export_savedmodel(model, sm_dir, cfg, all_outputs=True, overwrite=True)
@@ -231,7 +231,7 @@ def run_training_demo(out: Path, data: Path | None = None, limit: int | None = N
                       seed: int = 0) -> dict[str, Any]:
     """``--train``: the five training-demo stages (module docstring); returns the report dict."""
     from .infer import contact_sheet, from_keras, write_png
-    from .train import load_generator
+    from .store.open import load_generator
 
     t_all = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
@@ -318,7 +318,7 @@ def run_model_demo(out: Path, model: str = "default", photos: Sequence[Path] | N
 
     from .infer import InferenceOptions, contact_sheet, load_hallucinator, run_inference, write_png
     from .infer.engine import ModelPathError
-    from .pretrained import is_packed_dir, read_manifest
+    from .store.packed import is_packed_dir, read_manifest
 
     t_all = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
@@ -352,7 +352,7 @@ def run_model_demo(out: Path, model: str = "default", photos: Sequence[Path] | N
     report["outputs"] = {"contact_sheet": str(sheet) if sheet else None, "images": str(files_dir),
                          "report_md": str(out / "report.md")}
     if export and rep.processed:
-        from .train import load_generator
+        from .store.open import load_generator
 
         if hall.source != "keras":
             raise ModelPathError("--export needs the shipped model or a run directory, not a SavedModel")

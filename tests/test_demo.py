@@ -47,7 +47,7 @@ def test_default_demo_uses_the_shipped_model(tmp_path):
     from PIL import Image
 
     from facehalluc.demo import bundled_face_photos, main
-    from facehalluc.pretrained import is_packed_dir, shipped_dir
+    from facehalluc.store.spec import is_packed_dir, shipped_dir
 
     if not bundled_face_photos():
         pytest.skip("no bundled face photo (scikit-image / matplotlib sample data) installed")
