@@ -12,9 +12,10 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
     packages=find_packages(include=["facehalluc", "facehalluc.*"]),
-    include_package_data=True,
+    # every data file is declared in package_data below (no include_package_data: with it, setuptools warns
+    # "Package would be ignored" for the data folders app/static, segment/data and store/shipped)
     # the shipped generator (docs/model_card.md): float16 weights, config, manifest with the sha256
-    package_data={"facehalluc.pretrained": ["shipped/*.npz", "shipped/*.yaml", "shipped/*.json", "shipped/*.png"],
+    package_data={"facehalluc.store": ["shipped/*.npz", "shipped/*.yaml", "shipped/*.json", "shipped/*.png"],
                   # the web page of `python -m facehalluc.app` (docs/app.md)
                   "facehalluc.app": ["static/*.html"],
                   # MediaPipe's selfie segmentation network (Apache-2.0), read by facehalluc.nets.selfie_segmentation

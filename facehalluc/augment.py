@@ -71,15 +71,14 @@ class AugmentInterrupted(RuntimeError):
 
 
 # ------------------------------------------------------------------------------------------ model
-def resolve_model(spec: str) -> Path:
-    """``--model`` value -> a run directory, packed model or SavedModel path (``default``: the shipped model,
-    :func:`facehalluc.pretrained.resolve_model`; when this installation lacks it, an :class:`AugmentError`
-    says what is missing)."""
-    from .pretrained import ShippedModelError
-    from .pretrained import resolve_model as resolve_spec
+def model_path(spec: str) -> Path:
+    """``--model`` value -> an existing run directory, packed model or SavedModel path, resolved by
+    :func:`facehalluc.store.spec.resolve_model`; when this installation lacks the shipped model, or the
+    path does not exist, an :class:`AugmentError` says what is missing."""
+    from .store.spec import ShippedModelError, resolve_model
 
     try:
-        path = resolve_spec(spec)
+        path = resolve_model(spec)
     except ShippedModelError as e:
         raise AugmentError(str(e)) from e
     if not path.exists():
@@ -401,7 +400,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        model_path = resolve_model(args.model)
+        resolved = model_path(args.model)
     except AugmentError as e:
         print(f"augment: {e}", file=sys.stderr)
         return 2
@@ -414,7 +413,7 @@ def main(argv: list[str] | None = None) -> int:
     from .infer.engine import ModelPathError, load_hallucinator
 
     try:
-        model = load_hallucinator(model_path, args.weights)
+        model = load_hallucinator(resolved, args.weights)
     except (ModelPathError, OSError, RuntimeError, ValueError) as e:
         print(f"augment: cannot load model: {e}", file=sys.stderr)
         return 2

@@ -140,7 +140,7 @@ def test_projected_training_step_trains_heads_only_and_ramps(tmp_path):
 # --------------------------------------------------------------------------------------- --init-from
 def test_init_from_a_run_dir_copies_the_generator_and_records_it(tmp_path, capsys):
     from facehalluc.train.run import train
-    from facehalluc.train.run_dir import RunDirError, load_generator
+    from facehalluc.store import RunDirError, load_generator
 
     cfg = small_config()
     src = synthetic_source(cfg, tmp_path / "d", n=16, steps_per_epoch=2)
@@ -172,7 +172,7 @@ def test_init_from_a_run_dir_copies_the_generator_and_records_it(tmp_path, capsy
 def test_init_from_default_loads_the_shipped_weights_exactly():
     from facehalluc.config import load_config
     from facehalluc.models import build_cascade
-    from facehalluc.pretrained import read_packed_arrays
+    from facehalluc.store.packed import read_packed_arrays
     from facehalluc.train.init_from import init_generator
 
     cfg = load_config("realism")

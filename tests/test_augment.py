@@ -77,7 +77,7 @@ def _manifest(out: Path) -> list[dict[str, str]]:
 
 
 def test_missing_default_model_is_a_clear_error(tmp_path, capsys, monkeypatch):
-    import facehalluc.pretrained as pretrained
+    import facehalluc.store.spec as pretrained
     from facehalluc.augment import main
 
     # an installation whose shipped model folder is absent

@@ -23,7 +23,8 @@ def empty_weights_cache(tmp_path, monkeypatch):
 
 
 def test_training_demo_end_to_end_tiny(tmp_path):
-    from facehalluc.demo import bundled_face_photos, main
+    from facehalluc.demo import bundled_face_photos
+    from facehalluc.demo.cli import main
 
     if not bundled_face_photos():
         pytest.skip("no bundled face photo (scikit-image / matplotlib sample data) installed")
@@ -46,8 +47,9 @@ def test_default_demo_uses_the_shipped_model(tmp_path):
     SavedModel round trip of the shipped model."""
     from PIL import Image
 
-    from facehalluc.demo import bundled_face_photos, main
-    from facehalluc.pretrained import is_packed_dir, shipped_dir
+    from facehalluc.demo import bundled_face_photos
+    from facehalluc.demo.cli import main
+    from facehalluc.store.spec import is_packed_dir, shipped_dir
 
     if not bundled_face_photos():
         pytest.skip("no bundled face photo (scikit-image / matplotlib sample data) installed")
@@ -68,7 +70,7 @@ def test_default_demo_uses_the_shipped_model(tmp_path):
 
 
 def test_demo_with_a_missing_model_is_a_clear_error(tmp_path, capsys):
-    from facehalluc.demo import main
+    from facehalluc.demo.cli import main
 
     assert main(["--out", str(tmp_path / "d"), "--model", str(tmp_path / "nothing")]) == 2
     assert "nothing" in capsys.readouterr().err
@@ -77,7 +79,7 @@ def test_demo_with_a_missing_model_is_a_clear_error(tmp_path, capsys):
 def test_heldout_photo_selection_uses_the_identity_split(tmp_path):
     from facehalluc.data.schema import VAL
     from facehalluc.data.split import split_of
-    from facehalluc.demo import _listed_photos
+    from facehalluc.demo.cli import _listed_photos
 
     names = [f"Person_{i:03d}" for i in range(200)]
     for n in names:

@@ -92,7 +92,7 @@ def test_documented_weights_size_is_the_shipped_files() -> None:
     import json
     import re
 
-    shipped = ROOT / "facehalluc" / "pretrained" / "shipped"
+    shipped = ROOT / "facehalluc" / "store" / "shipped"
     size = (shipped / "generator.fp16.npz").stat().st_size
     assert json.loads((shipped / "manifest.json").read_text())["bytes"] == size
     readme, card = (ROOT / "README.md").read_text(), (ROOT / "docs" / "model_card.md").read_text()

@@ -26,7 +26,7 @@ def _masked_batch(n: int = 3, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
     from facehalluc.config import load_config
-    from facehalluc.export import export_savedmodel
+    from facehalluc.store.export import export_savedmodel
     from facehalluc.models import build_cascade, build_inference_model
 
     keras.utils.set_random_seed(3)
@@ -116,7 +116,7 @@ def test_savedmodel_runs_without_facehalluc_and_matches_keras(exported, tmp_path
 
 
 def test_export_metadata_and_refusal(exported, tmp_path):
-    from facehalluc.export import ExportError, export_savedmodel
+    from facehalluc.store.export import ExportError, export_savedmodel
 
     model, _, cfg, sm = exported
     meta = json.loads((sm / "facehalluc_export.json").read_text())
@@ -137,7 +137,7 @@ def test_export_metadata_and_refusal(exported, tmp_path):
 def test_progan_with_mask_fallback_composites_given_mask():
     """ProGAN inference model (block_128 alone): the mask signature composites the given mask."""
     from facehalluc.config import load_config
-    from facehalluc.export import find_cascade, inference_fns
+    from facehalluc.store.export import find_cascade, inference_fns
     from facehalluc.models import build_generator_block
     from facehalluc.train import build_progan_inference_model
 

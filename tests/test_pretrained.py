@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from facehalluc.pretrained import (ShippedModelError, is_packed_dir, load_packed_generator, pack, read_manifest,
-                                   read_train_median, shipped_dir)
+from facehalluc.store.packed import load_packed_generator, pack, read_manifest, read_train_median
+from facehalluc.store.spec import ShippedModelError, is_packed_dir, shipped_dir
 
 SIZE_BUDGET = 25 * 2 ** 20  # issue 11: at most 25 MB in the repository
 
@@ -119,7 +119,7 @@ def test_infer_without_model_uses_the_shipped_one_and_exports(tmp_path):
 
 
 def test_missing_shipped_model_is_a_clear_error(tmp_path, monkeypatch, capsys):
-    import facehalluc.pretrained as pretrained
+    import facehalluc.store.spec as pretrained
     from facehalluc.infer.cli import main
 
     monkeypatch.setattr(pretrained, "shipped_dir", lambda: tmp_path / "absent")
@@ -178,7 +178,7 @@ def test_every_shipped_file_is_package_data(repo_root):
     tree = ast.parse((repo_root / "setup.py").read_text())
     data = next(kw.value for node in ast.walk(tree) if isinstance(node, ast.Call)
                 for kw in node.keywords if kw.arg == "package_data")
-    patterns = ast.literal_eval(data)["facehalluc.pretrained"]
+    patterns = ast.literal_eval(data)["facehalluc.store"]
     for f in shipped_dir().iterdir():
         assert any(fnmatch.fnmatch(f"shipped/{f.name}", p) for p in patterns), f.name
 

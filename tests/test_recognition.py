@@ -186,7 +186,7 @@ def tiny_setup(tmp_path_factory):
     from facehalluc.config import load_config
     from facehalluc.data import write_synthetic_dataset
     from facehalluc.models import build_cascade
-    from facehalluc.train.run_dir import save_generator
+    from facehalluc.store.run_dir import save_generator
 
     root = tmp_path_factory.mktemp("recognition")
     h5 = write_synthetic_dataset(root / "faces.h5", n=48, val_fraction=0.25, seed=0)

@@ -36,7 +36,7 @@ def test_warm_start_from_a_noise_free_model_is_the_same_function(tmp_path):
     """Zero weights for the new noise channels: every block output equals the source's, whatever the noise."""
     from facehalluc.models import build_inference_model
     from facehalluc.train.init_from import widen_for_noise
-    from facehalluc.train.run_dir import build_generator
+    from facehalluc.store.build import build_generator
 
     src_cfg, cfg = small_config((8, 16)), _noise_cfg()
     src, dst = build_generator(src_cfg), build_generator(cfg)
@@ -60,7 +60,7 @@ def test_imle_keeps_the_draw_closest_to_the_ground_truth(tmp_path):
     import tensorflow as tf
 
     from facehalluc.losses import build_loss_networks
-    from facehalluc.train.run_dir import build_generator
+    from facehalluc.store.build import build_generator
     from facehalluc.train.trainer import GANTrainer
 
     cfg = _noise_cfg(["loss.imle_samples=3", "loss.use_adv=false"])
@@ -97,7 +97,7 @@ def test_training_with_imle_runs_and_moves_the_noise_weights(tmp_path):
     cfg = _noise_cfg(["loss.imle_samples=2", "loss.use_adv=false", "train.g_lr=1e-3"])
     src = synthetic_source(cfg, tmp_path, n=8)
     train(cfg, tmp_path / "run", src, epochs=1, steps_per_epoch=2, verbose=0)
-    from facehalluc.train.run_dir import build_generator
+    from facehalluc.store.build import build_generator
 
     gen = build_generator(cfg)
     gen.load_weights(str(tmp_path / "run" / "generator.weights.h5"))
@@ -111,7 +111,7 @@ def _stochastic_hallucinator(tmp_path):
     """A 128-px tiny noise model with random weights (its noise kernels are not zero, so samples differ)."""
     from facehalluc.config import load_config
     from facehalluc.infer.engine import from_keras
-    from facehalluc.train.run_dir import build_generator, save_generator
+    from facehalluc.store import build_generator, save_generator
 
     cfg = load_config("tiny", ["model.noise_channels=2", "model.noise_resolutions=(8,16)",
                                "loss.use_pc=false", "loss.use_id=false"])
@@ -166,7 +166,7 @@ def test_a_deterministic_model_gives_one_output_k_times(tiny_config):
 
 
 def test_savedmodel_export_takes_the_noise_and_matches_keras(tmp_path):
-    from facehalluc.export import export_savedmodel
+    from facehalluc.store.export import export_savedmodel
     from facehalluc.infer.engine import draw_noise, from_savedmodel
 
     hal, run, cfg, gen = _stochastic_hallucinator(tmp_path)
@@ -288,7 +288,7 @@ def test_table2_experiment_with_three_copies_per_face(tmp_path):
     from facehalluc.config import load_config
     from facehalluc.data import write_synthetic_dataset
     from facehalluc.recognition.experiment import main
-    from facehalluc.train.run_dir import build_generator, save_generator
+    from facehalluc.store import build_generator, save_generator
     from test_recognition import TINY
 
     h5 = write_synthetic_dataset(tmp_path / "faces.h5", n=48, val_fraction=0.25, seed=0)
@@ -310,7 +310,7 @@ def test_table2_experiment_with_three_copies_per_face(tmp_path):
 
 def test_warm_start_with_random_noise_weights_scales_by_the_kernel_rms():
     from facehalluc.train.init_from import widen_for_noise
-    from facehalluc.train.run_dir import build_generator
+    from facehalluc.store.build import build_generator
 
     src, dst = build_generator(small_config((8, 16))), build_generator(_noise_cfg())
     arrays = {v.path: np.asarray(v.value) for v in src.weights}

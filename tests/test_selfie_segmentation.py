@@ -46,7 +46,7 @@ def test_reader_agrees_with_tensorflows_generated_schema():
     """The pure-Python reader against TensorFlow's own flatbuffers code for the shipped file."""
     schema = pytest.importorskip("tensorflow.lite.python.schema_py_generated")
     from facehalluc.nets.selfie_segmentation import MODEL_FILE
-    from facehalluc.segment.tflite_reader import read_tflite
+    from facehalluc.nets.tflite_reader import read_tflite
 
     data = MODEL_FILE.read_bytes()
     ours = read_tflite(data)
@@ -75,7 +75,7 @@ def test_reader_agrees_with_tensorflows_generated_schema():
 
 def test_reader_and_loader_refuse_bad_files(tmp_path):
     from facehalluc.nets.selfie_segmentation import MODEL_FILE, SegmenterModelError, read_model_file
-    from facehalluc.segment.tflite_reader import TFLiteFormatError, read_tflite
+    from facehalluc.nets.tflite_reader import TFLiteFormatError, read_tflite
 
     data = MODEL_FILE.read_bytes()
     assert hashlib.sha256(data).hexdigest() == read_model_file.__globals__["MODEL_SHA256"]

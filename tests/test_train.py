@@ -149,7 +149,7 @@ def test_kill9_and_resume_matches_uninterrupted_run(tmp_path):
 
 def test_existing_checkpoint_needs_resume_flag(tmp_path):
     from facehalluc.train.run import train
-    from facehalluc.train.run_dir import RunDirError
+    from facehalluc.store.spec import RunDirError
 
     (tmp_path / "checkpoint").mkdir()
     (tmp_path / "checkpoint" / "state.h5").write_bytes(b"x")

@@ -13,7 +13,8 @@ from facehalluc.weights import (FetchError, MissingWeightsError, SourceFile, Wei
                                 WeightsIntegrityError,
                                 all_specs, cache_dir, convert, fetch, sha256_file, status,
                                 weights_path)
-from facehalluc.weights import registry
+import facehalluc.nets.weight_specs as registry  # the specs live beside the nets (and register themselves)
+from facehalluc.weights import registry as weights_registry
 from facehalluc.weights.__main__ import main
 from test_lpips import _synthetic_files
 
@@ -85,7 +86,7 @@ def test_convert_records_and_checks_sha256(tmp_path: Path, lpips_sources) -> Non
 def test_spec_without_converter_or_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     bare = WeightSpec(name="bare", description="d", sources=(SourceFile("bare.bin", None, (), "by hand"),),
                       licence="l", homepage="h", used_by="u")
-    monkeypatch.setattr(registry, "registry_specs", lambda: (bare,))
+    monkeypatch.setattr(weights_registry, "registry_specs", lambda: (bare,))
     src = tmp_path / "bare.bin"
     src.write_bytes(b"x")
     with pytest.raises(NotImplementedError, match="no converter"):

@@ -87,7 +87,7 @@ def png_data_url(img: np.ndarray) -> str:
 
 def model_label(model: Hallucinator) -> str:
     """How the page names the model: ``default (...)`` for the shipped generator, else its path."""
-    from ..pretrained import shipped_dir
+    from ..store.spec import shipped_dir
 
     if model.path is not None and Path(model.path).resolve() == shipped_dir():
         return "default (the generator shipped with facehalluc)"

@@ -42,7 +42,7 @@ def load_predictor(model_path: str | Path) -> tuple[Predictor, str]:
     if hallucinator.source == "savedmodel":
         return predict, f"SavedModel {model_path}"
     cfg = hallucinator.cfg
-    from facehalluc.pretrained import is_packed_dir, read_manifest
+    from facehalluc.store.packed import is_packed_dir, read_manifest
 
     if hallucinator.path is not None and is_packed_dir(hallucinator.path):
         sha = read_manifest(hallucinator.path)["sha256"]

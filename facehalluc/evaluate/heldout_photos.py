@@ -33,7 +33,8 @@ def score(lfw: Path, lpips_dir: Path, n: int = 48, cache: Path | None = None) ->
     from facehalluc.infer import load_hallucinator
     from facehalluc.infer.preprocessing import align_photo, make_preprocessor
     from facehalluc.nets import build_lpips
-    from facehalluc.pretrained import read_train_median
+    from facehalluc.store.packed import read_train_median
+    import facehalluc.nets.weight_specs  # noqa: F401 - registers the frozen nets' weight specs
     from facehalluc.weights import convert, weights_path
 
     h = load_hallucinator("default")

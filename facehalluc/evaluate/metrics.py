@@ -19,6 +19,8 @@ import numpy as np
 import scipy.linalg
 from skimage.metrics import structural_similarity
 
+from ..utils.match import pearson_rows
+
 log = logging.getLogger(__name__)
 
 #: SSIM settings (documented in docs/faithfulness.md, section evaluation).  The paper does not state them;
@@ -68,20 +70,14 @@ def ssim_scores(real: np.ndarray, fake: np.ndarray, **kwargs: object) -> np.ndar
 def pearson_match_scores(f_orig: np.ndarray, f_hall: np.ndarray) -> np.ndarray:
     """Eq. 7 summand: Pearson correlation of each feature pair, rows of (N, D) arrays -> (N,) float64.
 
-    Cov/(sigma sigma) is computed over the D feature dimensions of one pair (population statistics; the
-    normalisation cancels).  A constant feature vector has no defined correlation and raises.
+    Computed by the package's one match-score function, :func:`facehalluc.utils.match.pearson_rows`, over the
+    D feature dimensions of one pair.  A constant feature vector has no defined correlation and raises
+    (``on_constant="raise"``; the recognition ROC scores it 0 instead, see that module).
     """
-    a = np.asarray(f_orig, dtype=np.float64)
-    b = np.asarray(f_hall, dtype=np.float64)
-    if a.ndim != 2 or a.shape != b.shape:
-        raise MetricInputError(f"match score: expected two (N, D) feature arrays of equal shape, "
-                               f"got {a.shape} and {b.shape}")
-    a = a - a.mean(axis=1, keepdims=True)
-    b = b - b.mean(axis=1, keepdims=True)
-    den = np.sqrt((a * a).sum(axis=1) * (b * b).sum(axis=1))
-    if np.any(den == 0):
-        raise MetricInputError("match score: a feature vector is constant, Pearson correlation undefined")
-    return (a * b).sum(axis=1) / den
+    try:
+        return pearson_rows(f_orig, f_hall, on_constant="raise")
+    except ValueError as e:
+        raise MetricInputError(str(e)) from e
 
 
 def mean_match_score(f_orig: np.ndarray, f_hall: np.ndarray) -> float:

@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     n = len(arr.aligned) if args.limit is None else min(args.limit, len(arr.aligned))
     median = None
     try:
-        from facehalluc.pretrained import read_train_median
+        from facehalluc.store.packed import read_train_median
 
         median = read_train_median()
     except Exception as e:  # noqa: BLE001 - the median row is optional

@@ -70,6 +70,7 @@ class Scores:
 
 def network_weights(name: str, cfg: "Config | None") -> tuple[Path | None, MetricResult | None]:
     """(path of converted weights, None) or (None, an 'unavailable' result naming the command)."""
+    import facehalluc.nets.weight_specs  # noqa: F401 - registers the frozen nets' weight specs
     from facehalluc.weights import MissingWeightsError, WeightsIntegrityError, get_spec, weights_path
 
     spec = get_spec(name)

@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from .engine import ModelPathError, load_hallucinator
 
-    from ..pretrained import ShippedModelError, resolve_model
+    from ..store.spec import ShippedModelError, is_savedmodel_dir, resolve_model
 
     try:
         model_path = resolve_model(args.model)
@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"infer.py: {e}", file=sys.stderr)
         return 2
     if args.export:
-        from ..export import export_savedmodel, is_savedmodel_dir
+        from ..store.export import export_savedmodel
 
         if is_savedmodel_dir(model_path):
             print(f"infer.py: {model_path} is already a SavedModel; --export needs a run directory",

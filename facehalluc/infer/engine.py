@@ -8,13 +8,10 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from ..config import Config, load_config
+from ..config import Config
+from ..store.spec import ModelPathError  # noqa: F401 - re-exported (its home is facehalluc.store)
 
 Outputs = dict[str, np.ndarray]
-
-
-class ModelPathError(ValueError):
-    """``--model`` is neither a training run directory nor a SavedModel directory."""
 
 
 def name_seed(name: str) -> int:
@@ -127,7 +124,7 @@ def from_keras(model, cfg: Config, path: Path | None = None, jit_compile: bool |
     (:func:`facehalluc.utils.fastpath.infer_xla`)."""
     import keras
 
-    from ..export import as_inference_model, inference_fns, noise_shapes
+    from ..store.export import as_inference_model, inference_fns, noise_shapes
     from ..utils.fastpath import infer_xla
 
     model = as_inference_model(model, cfg, all_outputs=True)
@@ -135,7 +132,7 @@ def from_keras(model, cfg: Config, path: Path | None = None, jit_compile: bool |
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
-        from ..export import find_cascade
+        from ..store.export import find_cascade
 
         cascade = find_cascade(model)
         if (cascade is not None and (infer_xla().on if jit_compile is None else jit_compile)
@@ -148,14 +145,15 @@ def from_keras(model, cfg: Config, path: Path | None = None, jit_compile: bool |
     return Hallucinator(cfg, "keras", path, names, default_fn, with_mask_fn, noise_shapes=noise_shapes(cfg))
 
 
-def from_savedmodel(path: str | Path) -> Hallucinator:
-    """Loads an exported SavedModel (``facehalluc.export``) with ``tf.saved_model.load``."""
+def from_savedmodel(path: str | Path, opened=None) -> Hallucinator:
+    """Loads an exported SavedModel (``facehalluc.store.export``) with ``tf.saved_model.load``
+    (``opened``: the :class:`facehalluc.store.OpenedModel` when the caller already opened it)."""
     import tensorflow as tf
 
+    from ..store.open import load_savedmodel
+
     path = Path(path)
-    cfg_path = path / "facehalluc_config.yaml"
-    cfg = load_config(cfg_path) if cfg_path.is_file() else load_config("paper")
-    loaded = tf.saved_model.load(str(path))
+    loaded, cfg = (opened.model, opened.cfg) if opened is not None else load_savedmodel(path)
     sigs = loaded.signatures
     if "serving_default" not in sigs:
         raise ModelPathError(f"{path}: SavedModel has no serving_default signature (has {list(sigs)})")
@@ -181,21 +179,11 @@ def from_savedmodel(path: str | Path) -> Hallucinator:
 
 def load_hallucinator(path: str | Path | None = "default", weights: str | Path | None = None) -> Hallucinator:
     """``path``: ``"default"`` / ``None`` (the generator shipped in the package), a training run directory
-    (``config.yaml`` + ``generator.weights.h5``) or a SavedModel directory written by
-    :func:`facehalluc.export.export_savedmodel`."""
-    from ..export import is_savedmodel_dir
-    from ..pretrained import ShippedModelError, resolve_model
+    (``config.yaml`` + ``generator.weights.h5``), a packed folder or a SavedModel directory written by
+    :func:`facehalluc.store.export.export_savedmodel`; opened by :func:`facehalluc.store.open_model`."""
+    from ..store.open import open_model
 
-    try:
-        path = resolve_model(path) if isinstance(path, str) or path is None else Path(path)
-    except ShippedModelError as e:
-        raise ModelPathError(str(e)) from e
-    if is_savedmodel_dir(path):
-        return from_savedmodel(path)
-    if (path / "config.yaml").is_file():  # a run directory, or a packed (shipped) folder
-        from ..train import load_generator
-
-        model, cfg = load_generator(path, weights)
-        return from_keras(model, cfg, path)
-    raise ModelPathError(f"{path}: neither a run directory (no config.yaml) nor a SavedModel "
-                         f"(no saved_model.pb)")
+    opened = open_model(path, weights)
+    if opened.kind == "savedmodel":
+        return from_savedmodel(opened.path, opened)
+    return from_keras(opened.model, opened.cfg, opened.path)

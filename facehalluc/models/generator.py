@@ -11,6 +11,7 @@ import keras
 from keras import layers, ops
 
 from ..config import Config
+from ..nets.ops import resize_bilinear  # noqa: F401 - re-exported (facehalluc.models.generator.resize_bilinear)
 from .layers import ICNR, FaceComposite, PixelShuffle, SafeLeakyReLU, StopGradient
 from .tables import BOTTLENECK_HW, GENERATOR_TABLES, Row
 
@@ -209,17 +210,6 @@ def build_cascade(config: Config, name: str = "cascade") -> keras.Model:
     inputs = {**{f"masked_{r}": masked_in[r] for r in m.resolutions},
               **{f"mask_{r}": mask_in[r] for r in m.resolutions}, **noise_in}
     return keras.Model(inputs, outputs, name=name)
-
-
-def resize_bilinear(images, size: int, antialias: bool = False):
-    """Bilinear resize with half-pixel centres.
-
-    ``antialias=False``: the 2x2-tap bilinear kernel, like cv2.INTER_LINEAR (aliases when shrinking
-    128 -> 8).  ``antialias=True``: when shrinking, the triangle kernel is widened by the scale factor
-    (a proper low-pass, like PIL's bilinear resize); enlarging is the same either way.
-    """
-    return ops.image.resize(images, (size, size), interpolation="bilinear", antialias=bool(antialias),
-                            data_format="channels_last")
 
 
 def image_pyramid(images, resolutions, antialias: bool = False) -> dict:

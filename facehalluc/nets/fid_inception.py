@@ -29,7 +29,7 @@ import keras
 import numpy as np
 from keras import layers
 
-from ..models.generator import resize_bilinear
+from .ops import resize_bilinear
 
 INPUT_SIZE = 299
 BN_EPS = 1e-3

@@ -2,7 +2,7 @@
 
 The network is built from the official ``selfie_segmentation.tflite`` flatbuffer shipped in
 ``facehalluc/segment/data`` (Apache-2.0, see the NOTICE there): the file's sha256 is checked, the
-graph is read by the pure-Python :mod:`facehalluc.segment.tflite_reader` and every operator becomes a
+graph is read by the pure-Python :mod:`facehalluc.nets.tflite_reader` and every operator becomes a
 Keras layer or a ``keras.ops`` call, with the file's float16 constants as float32 weights (exact).
 
 Operators: CONV_2D, DEPTHWISE_CONV_2D (Keras layers), AVERAGE_POOL_2D (all global in this model:
@@ -22,7 +22,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from ..segment.tflite_reader import Model, Operator, TFLiteFormatError, read_tflite
+from .tflite_reader import Model, Operator, TFLiteFormatError, read_tflite
 
 MODEL_FILE = Path(__file__).resolve().parent.parent / "segment" / "data" / "selfie_segmentation.tflite"
 # mediapipe 0.10.14 wheel, mediapipe/modules/selfie_segmentation/selfie_segmentation.tflite (249,505 bytes)

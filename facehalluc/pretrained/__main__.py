@@ -54,7 +54,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="pack even from a git tree with uncommitted changes (recorded as dirty)")
     args = p.parse_args(argv)
     quiet_tensorflow()
-    from . import ShippedModelError, load_packed_generator, pack, read_manifest, resolve_model
+    from ..store.packed import load_packed_generator, pack, read_manifest
+    from ..store.spec import ShippedModelError, resolve_model
     from .provenance import DirtyTreeError, collect
 
     try:

@@ -37,7 +37,7 @@ FINGERPRINT_FILES = ("config.yaml", "generator.weights.h5", "manifest.json", "ge
 
 def model_fingerprint(spec: str | Path) -> tuple[str, str]:
     """(resolved path, fingerprint) of a ``--model`` value: sha256 over its weight / config files."""
-    from ..pretrained import resolve_model
+    from ..store.spec import resolve_model
 
     path = resolve_model(str(spec))  # "default" -> the shipped folder, anything else -> Path(spec)
     if not path.exists():

@@ -35,29 +35,20 @@ from typing import Sequence
 
 import numpy as np
 
+from ..utils.match import pearson_rows, standardize_rows
+
 
 # ----------------------------------------------------------------------------------------- scores
-def _standardize_rows(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, np.float64)
-    if x.ndim != 2:
-        raise ValueError(f"features must be (N, D), got shape {x.shape}")
-    x = x - x.mean(axis=1, keepdims=True)
-    norm = np.linalg.norm(x, axis=1, keepdims=True)
-    return x / np.where(norm > 0, norm, 1.0)  # a constant row correlates 0 with everything
-
-
 def pearson_scores(feats_a: np.ndarray, feats_b: np.ndarray) -> np.ndarray:
     """Row-wise Pearson correlation: ``out[i] = corr(feats_a[i], feats_b[i])`` over the D feature
-    dimensions (the paper's match score).  Rows with zero variance score 0."""
-    a, b = _standardize_rows(feats_a), _standardize_rows(feats_b)
-    if a.shape != b.shape:
-        raise ValueError(f"feature arrays differ in shape: {a.shape} vs {b.shape}")
-    return np.einsum("nd,nd->n", a, b)
+    dimensions (the paper's match score, :func:`facehalluc.utils.match.pearson_rows`).  Rows with zero
+    variance score 0 (``on_constant="zero"``: every verification pair needs a score)."""
+    return pearson_rows(feats_a, feats_b, on_constant="zero")
 
 
 def pair_scores(feats: np.ndarray, i: np.ndarray, j: np.ndarray, chunk: int = 1 << 18) -> np.ndarray:
     """Pearson scores of the index pairs ``(i[k], j[k])`` of one feature matrix (chunked)."""
-    z = _standardize_rows(feats)
+    z = standardize_rows(feats)
     i, j = np.asarray(i), np.asarray(j)
     out = np.empty(len(i), np.float64)
     for s in range(0, len(i), chunk):

@@ -11,7 +11,7 @@ import keras
 import numpy as np
 
 from .checkpoint import CHECKPOINT_FILE, TrainState, save_checkpoint
-from .run_dir import atomic_save_weights
+from ..store.run_dir import atomic_save_weights
 from .trainer import GANTrainer
 
 

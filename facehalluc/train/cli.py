@@ -78,12 +78,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"train.py: error: {e}", file=sys.stderr)
         return 2
 
-    from ..pretrained import ShippedModelError
+    from ..store.spec import RunDirError, ShippedModelError
     from ..weights import MissingWeightsError
     from .callbacks import TrainingDiverged
     from .distribute import WorkerLost
     from .run import train
-    from .run_dir import RunDirError
 
     try:
         result = train(cfg, args.out, args.data, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,

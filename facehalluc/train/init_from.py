@@ -18,7 +18,9 @@ import numpy as np
 
 from ..config import Config, load_config
 from ..utils.atomic import atomic_write_text
-from .run_dir import CONFIG_NAME, GENERATOR_NAME, RunDirError, build_generator, check_weights_file
+from ..store.build import build_generator
+from ..store.run_dir import check_weights_file
+from ..store.spec import CONFIG_NAME, GENERATOR_NAME, RunDirError
 
 INIT_RECORD = "init_from.json"
 #: ModelConfig fields that only shape the discriminators: they may differ between source and new run
@@ -59,7 +61,8 @@ def widen_for_noise(arrays: dict[str, np.ndarray], generator: keras.Model, init_
 
 def source_arrays(spec: str | Path) -> tuple[dict[str, np.ndarray], Config, dict[str, Any]]:
     """(generator arrays keyed by variable path, source config, record) for ``--init-from`` ``spec``."""
-    from ..pretrained import WEIGHTS_NAME, is_packed_dir, read_packed_arrays, resolve_model
+    from ..store.packed import read_packed_arrays
+    from ..store.spec import WEIGHTS_NAME, is_packed_dir, resolve_model
     from ..weights import sha256_file
 
     path = resolve_model(str(spec))
@@ -100,7 +103,7 @@ def init_generator(generator: keras.Model, cfg: Config, spec: str | Path, run_di
     Raises :class:`RunDirError` when the source's generator differs from ``cfg``'s (naming the fields) or the
     regime is not ``cascade``.
     """
-    from ..pretrained import assign_arrays
+    from ..store.packed import assign_arrays
 
     if cfg.train.regime != "cascade":
         raise RunDirError("--init-from needs train.regime=cascade (ProGAN stages grow their own blocks)")

@@ -30,7 +30,8 @@ from .debug import ExampleLog, StepLog, debug_dir, task_name
 from .distribute import (WorkerLost, broadcast_from_chief, check_same_setup, in_multi_worker, is_chief,
                          is_worker_failure, make_strategy, sync_variables_from_chief)
 from .progan import grow_block
-from .run_dir import CONFIG_NAME, RunDirError, atomic_save_weights, atomic_write_text, save_generator
+from ..store.run_dir import atomic_save_weights, atomic_write_text, save_generator
+from ..store.spec import CONFIG_NAME, RunDirError
 from .trainer import (GANTrainer, build_discriminators, build_stage_block, build_stage_generator,
                       make_optimizers)
 

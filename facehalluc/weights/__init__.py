@@ -141,7 +141,8 @@ def all_specs() -> dict[str, WeightSpec]:
 def get_spec(name: str) -> WeightSpec:
     specs = all_specs()
     if name not in specs:
-        raise KeyError(f"unknown weights {name!r}; known: {', '.join(specs)}")
+        raise KeyError(f"unknown weights {name!r}; known: {', '.join(specs)}"
+                       + ("" if specs else " (none registered: import facehalluc.nets first)"))
     return specs[name]
 
 

@@ -43,6 +43,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     quiet_tensorflow()
+    import facehalluc.nets  # noqa: F401 - the frozen nets register their weight specs
+
     from . import (FetchError, WeightsIntegrityError, all_specs, cache_dir, convert, fetch, status,
                    verify)
 

@@ -1,126 +1,32 @@
-"""The weight specs of all frozen networks the project uses (losses and evaluation metrics).
+"""The registry of frozen-network weight specs (losses and evaluation metrics).
 
-:func:`registry_specs` builds the tuple afresh on every call (no module-level mutable state):
-the loss networks' specs are defined here with their converters; the evaluation networks'
-(``resnet50_256d_vggface2``, ``fid_inception``, ``pieapp_v0.1``) come from
-``facehalluc.evaluate.weight_specs.weight_specs()``, beside their ports.
+The networks register themselves: :mod:`facehalluc.nets.weight_specs` (imported by :mod:`facehalluc.nets`)
+calls :func:`register` with a function that returns its specs, and :func:`registry_specs` calls every
+registered function afresh on each call (no module-level mutable spec objects).  This module imports
+neither the networks nor the evaluation code; code that looks a spec up by name imports
+:mod:`facehalluc.nets` first (the networks do so by being imported; ``python -m facehalluc.weights`` and the
+evaluation runner import it explicitly).
 """
 from __future__ import annotations
 
-import functools
-from pathlib import Path
-from typing import Sequence
+from typing import Callable
 
-from . import SourceFile, WeightSpec
+from . import WeightSpec
 
-LPIPS_ALEXNET = SourceFile(
-    filename="alexnet_features_torchvision.pth",
-    url="https://download.pytorch.org/models/alexnet-owt-7be5be79.pth",
-    # the features-only extract used in CI, and torchvision's full file (hash prefix in its name)
-    sha256=("04bbe45dd73d8208fc6d616293a1739e522db082ea4c3eba6c247b86a591e5c8", "7be5be79"),
-    note="torchvision ImageNet AlexNet (full alexnet-owt-7be5be79.pth or features-only extract)",
-)
-LPIPS_V00 = SourceFile(
-    filename="lpips_v0.0_alex.pth",
-    url="https://github.com/richzhang/PerceptualSimilarity/raw/master/lpips/weights/v0.0/alex.pth",
-    sha256=("18720f55913d0af89042f13faa7e536a6ce1444a0914e6db9461355ece1e8cd5",),
-    note="lpips/weights/v0.0/alex.pth of the official repository / PyPI lpips",
-)
-LPIPS_V01 = SourceFile(
-    filename="lpips_v0.1_alex.pth",
-    url="https://github.com/richzhang/PerceptualSimilarity/raw/master/lpips/weights/v0.1/alex.pth",
-    sha256=("df73285e35b22355a2df87cdb6b70b343713b667eddbda73e1977e0c860835c0",),
-    note="lpips/weights/v0.1/alex.pth of the official repository / PyPI lpips",
-)
-VGGFACE_H5 = SourceFile(
-    filename="rcmalli_vggface_tf_vgg16.h5",
-    url="https://github.com/rcmalli/keras-vggface/releases/download/v2.0/rcmalli_vggface_tf_vgg16.h5",
-    sha256=(),
-    note="Keras conversion of the official Caffe VGG-Face model (keras-vggface v2.0 release); "
-         "the official MatConvNet vgg-face.mat (https://www.vlfeat.org/matconvnet/models/vgg-face.mat) "
-         "is accepted as --src too",
-)
-
-DLIB_RESNET_DAT = SourceFile(
-    filename="dlib_face_recognition_resnet_model_v1.dat",
-    url=None,
-    # the file of the pip package face-recognition-models 0.3.0 (22,466,066 bytes)
-    sha256=("55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30",),
-    note="installed by the pip package face-recognition-models (face_recognition_models/models/; found "
-         "without --src); also http://dlib.net/files/dlib_face_recognition_resnet_model_v1.dat.bz2 (bunzip2 it)",
-    locate=lambda: _installed_dlib_dat(),
-)
-
-LPIPS_LICENCE = ("LPIPS lin layers: BSD-2-Clause (richzhang/PerceptualSimilarity); AlexNet: "
-                 "torchvision BSD-3-Clause, trained on ImageNet (non-commercial research terms)")
+SpecFactory = Callable[[], "tuple[WeightSpec, ...]"]
+_FACTORIES: list[SpecFactory] = []
 
 
-def _convert_lpips(version: str, sources: Sequence[Path], output: Path) -> None:
-    from ..nets.lpips import convert_lpips
-
-    convert_lpips(version, sources, output)  # type: ignore[arg-type]
-
-
-def _convert_vggface(sources: Sequence[Path], output: Path) -> None:
-    from ..nets.vggface import convert_vggface
-
-    convert_vggface(sources, output)
-
-
-def _installed_dlib_dat() -> Path | None:
-    from ..nets.dlib_resnet import installed_dat_path
-
-    return installed_dat_path()
-
-
-def _convert_dlib_resnet(sources: Sequence[Path], output: Path) -> None:
-    from ..nets.dlib_resnet import convert_dlib_resnet
-
-    convert_dlib_resnet(sources, output)
-
-
-def _loss_specs() -> tuple[WeightSpec, ...]:
-    return (
-        WeightSpec(
-            name="lpips_alex_v0.0",
-            description="LPIPS v0.0, AlexNet backbone (the paper's L_pc)",
-            sources=(LPIPS_ALEXNET, LPIPS_V00), licence=LPIPS_LICENCE,
-            homepage="https://github.com/richzhang/PerceptualSimilarity",
-            used_by="losses (L_pc, loss.lpips_version=0.0)",
-            converter=functools.partial(_convert_lpips, "0.0")),
-        WeightSpec(
-            name="lpips_alex_v0.1",
-            description="LPIPS v0.1, AlexNet backbone (current default of the lpips package)",
-            sources=(LPIPS_ALEXNET, LPIPS_V01), licence=LPIPS_LICENCE,
-            homepage="https://github.com/richzhang/PerceptualSimilarity",
-            used_by="losses (L_pc, loss.lpips_version=0.1)",
-            converter=functools.partial(_convert_lpips, "0.1")),
-        WeightSpec(
-            name="vggface",
-            description="VGG-Face (Parkhi et al. 2015) VGG-16 to fc7 (the paper's L_id)",
-            sources=(VGGFACE_H5,),
-            licence="VGG-Face model: CC BY-NC 4.0 (Oxford VGG), non-commercial research only; "
-                    "keras-vggface conversion code: MIT",
-            homepage="https://www.robots.ox.ac.uk/~vgg/software/vgg_face/",
-            used_by="losses (L_id)",
-            converter=_convert_vggface),
-        WeightSpec(
-            name="dlib_resnet",
-            description="dlib face-recognition ResNet v1, 128-D embedding (loss.id_net=dlib_resnet; "
-                        "evaluation proxy dlib_identity)",
-            sources=(DLIB_RESNET_DAT,),
-            licence="dlib-models: released into the public domain by Davis King; trained on FaceScrub, "
-                    "the VGG face dataset and scraped images (no LFW identities)",
-            homepage="https://github.com/davisking/dlib-models",
-            used_by="losses (L_id, loss.id_net=dlib_resnet); evaluation (dlib_identity proxy)",
-            converter=_convert_dlib_resnet,
-            notes=("converted automatically into the cache on first use when face-recognition-models "
-                   "is installed",)),
-    )
+def register(factory: SpecFactory) -> SpecFactory:
+    """Adds ``factory`` (called by :func:`registry_specs`; returns a tuple of specs) once; returns it."""
+    key = (getattr(factory, "__module__", None), getattr(factory, "__qualname__", None))
+    _FACTORIES[:] = [f for f in _FACTORIES
+                     if (getattr(f, "__module__", None), getattr(f, "__qualname__", None)) != key]
+    _FACTORIES.append(factory)
+    return factory
 
 
 def registry_specs() -> tuple[WeightSpec, ...]:
-    """All specs: the loss networks (incl. dlib_resnet), then the three evaluation networks."""
-    from ..evaluate.weight_specs import weight_specs as evaluation_specs  # lazy: evaluate imports weights
-
-    return _loss_specs() + evaluation_specs()
+    """All registered specs, in registration order (the loss networks incl. dlib_resnet, then the three
+    evaluation networks once :mod:`facehalluc.nets` is imported)."""
+    return tuple(s for f in _FACTORIES for s in f())

@@ -25,19 +25,16 @@ generator; ``--export`` also exports it as a SavedModel, reloads it with TensorF
 """
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import logging
-import sys
 import time
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
-from .config import Config, load_config
-from .utils.quiet import quiet_tensorflow
+from ..config import Config, load_config
 
 log = logging.getLogger("facehalluc.demo")
 
@@ -91,8 +88,8 @@ def build_bundled_dataset(out: Path, cfg: Config, n_train: int = 48, n_val: int 
 
     Train and val variants come from disjoint random draws; identity = the photo's stem.
     """
-    from .data import FaceArrays, write_h5
-    from .preprocess import FacePreprocessor, PreprocessError, load_rgb
+    from ..data import FaceArrays, write_h5
+    from ..preprocess import FacePreprocessor, PreprocessError, load_rgb
 
     photos = bundled_face_photos()
     if not photos:
@@ -130,7 +127,7 @@ def build_bundled_dataset(out: Path, cfg: Config, n_train: int = 48, n_val: int 
 
 
 def build_folder_dataset(src: Path, out: Path, cfg: Config, limit: int | None) -> Path:
-    from .data.prepare import prepare_dataset
+    from ..data.prepare import prepare_dataset
 
     prepare_dataset(src, out, cfg, workers=0, limit=limit, val_fraction=0.1, overwrite=True, progress=True)
     return out
@@ -140,7 +137,7 @@ def build_folder_dataset(src: Path, out: Path, cfg: Config, limit: int | None) -
 def demo_config(name: str, overrides: Sequence[str], batch_size: int | None) -> tuple[Config, dict]:
     """The training demo's config; loss terms without converted weights are switched off by the
     preset's ``weights.on_missing`` (``tiny``: disable), reported here as ``weights_available``."""
-    from .losses import disable_missing_loss_terms, loss_weights_available
+    from ..losses import disable_missing_loss_terms, loss_weights_available
 
     extra = [f"train.batch_size={batch_size}"] if batch_size else []
     cfg = load_config(name, extra + list(overrides))
@@ -156,11 +153,11 @@ def train(cfg: Config, h5: Path, run_dir: Path, steps: int, eager: bool = False)
     """``steps`` GANTrainer steps on the train split; saves the run directory; returns the history."""
     import keras
 
-    from .data import make_dataset
-    from .losses import build_loss_networks
-    from .models import build_cascade
-    from .train import save_generator
-    from .train.trainer import GANTrainer, build_discriminators, make_optimizers
+    from ..data import make_dataset
+    from ..losses import build_loss_networks
+    from ..models import build_cascade
+    from ..store.run_dir import save_generator
+    from ..train.trainer import GANTrainer, build_discriminators, make_optimizers
 
     keras.utils.set_random_seed(cfg.train.seed)
     generator = build_cascade(cfg)
@@ -192,7 +189,7 @@ def train(cfg: Config, h5: Path, run_dir: Path, steps: int, eager: bool = False)
 
 # ------------------------------------------------------------------------------------------- main
 def _val_arrays(h5: Path):
-    from .data import read_arrays
+    from ..data import read_arrays
 
     val = read_arrays(h5, "val")
     if len(val) == 0:
@@ -206,7 +203,7 @@ def export_and_check(model, cfg: Config, masked: np.ndarray, sm_dir: Path, timin
     outputs on ``masked`` with the Keras model's (max |difference| per output, face pixels exact)."""
     import tensorflow as tf
 
-    from .export import export_savedmodel
+    from ..store.export import export_savedmodel
 
     t = time.perf_counter()
     sm_dir = export_savedmodel(model, sm_dir, cfg, all_outputs=True, overwrite=True)
@@ -230,8 +227,8 @@ def run_training_demo(out: Path, data: Path | None = None, limit: int | None = N
                       n_train: int = 48, n_val: int = 4, max_show: int = 8, eager: bool = False,
                       seed: int = 0) -> dict[str, Any]:
     """``--train``: the five training-demo stages (module docstring); returns the report dict."""
-    from .infer import contact_sheet, from_keras, write_png
-    from .train import load_generator
+    from ..infer import contact_sheet, from_keras, write_png
+    from ..store.open import load_generator
 
     t_all = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
@@ -247,7 +244,7 @@ def run_training_demo(out: Path, data: Path | None = None, limit: int | None = N
         build_bundled_dataset(h5, cfg, n_train=n_train, n_val=n_val, seed=seed)
         report["data"] = {"source": [str(p) for p in bundled_face_photos()],
                           "held_out": "unseen augmentations of the bundled photos (same people)"}
-    from .data import count_examples
+    from ..data import count_examples
 
     report["data"].update(n_train=count_examples(h5, "train"), n_val=count_examples(h5, "val"))
     report["timings_s"]["data"] = time.perf_counter() - t
@@ -316,9 +313,9 @@ def run_model_demo(out: Path, model: str = "default", photos: Sequence[Path] | N
     """
     from PIL import Image
 
-    from .infer import InferenceOptions, contact_sheet, load_hallucinator, run_inference, write_png
-    from .infer.engine import ModelPathError
-    from .pretrained import is_packed_dir, read_manifest
+    from ..infer import InferenceOptions, contact_sheet, load_hallucinator, run_inference, write_png
+    from ..infer.engine import ModelPathError
+    from ..store.packed import is_packed_dir, read_manifest
 
     t_all = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
@@ -352,7 +349,7 @@ def run_model_demo(out: Path, model: str = "default", photos: Sequence[Path] | N
     report["outputs"] = {"contact_sheet": str(sheet) if sheet else None, "images": str(files_dir),
                          "report_md": str(out / "report.md")}
     if export and rep.processed:
-        from .train import load_generator
+        from ..store.open import load_generator
 
         if hall.source != "keras":
             raise ModelPathError("--export needs the shipped model or a run directory, not a SavedModel")
@@ -413,95 +410,3 @@ def _markdown(r: dict[str, Any]) -> str:
         "(nearest-neighbour enlarged), final 128x128 output.", "",
     ]
     return "\n".join(lines)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m facehalluc.demo", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", type=Path, help="folder of face photos (LFW layout Person/x.jpg); default: "
-                   "the photos bundled with scikit-image and matplotlib")
-    p.add_argument("--limit", type=int, help="with --data: only the first N files (sorted)")
-    p.add_argument("--out", type=Path, default=Path("demo_out"))
-    p.add_argument("--model", default="default", help="without --train: 'default' (the shipped generator), "
-                   "a run directory or a SavedModel")
-    p.add_argument("--heldout", action="store_true", help="with --data in LFW layout, without --train: one "
-                   "photo per person of the identities held out of the shipped model's training (the val "
-                   "split of data/prepare.py: hash of the folder name, val_fraction 0.05)")
-    p.add_argument("--export", action="store_true", help="without --train: also export the model as a "
-                   "SavedModel, reload it with TensorFlow alone and compare (always done with --train)")
-    t = p.add_argument_group("--train: train a model first (minutes), instead of using the shipped one")
-    t.add_argument("--train", action="store_true", help="train --config for --steps steps, then hallucinate "
-                   "held-out faces and export")
-    t.add_argument("--steps", type=int, default=300, help="training steps (default 300)")
-    t.add_argument("--batch-size", type=int, help="default: the preset's (tiny: 8)")
-    t.add_argument("--config", default="tiny", help="preset or YAML (default tiny)")
-    t.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.FIELD=VALUE",
-                   help="config override (repeatable)")
-    t.add_argument("--train-variants", type=int, default=48, help="bundled mode: training variants per photo")
-    t.add_argument("--val-variants", type=int, default=4, help="bundled mode: held-out variants per photo")
-    t.add_argument("--show", type=int, default=8, help="held-out faces on the contact sheet")
-    t.add_argument("--eager", action="store_true", help="run train steps eagerly (no graph tracing: "
-                   "faster for a handful of steps, slower per step)")
-    t.add_argument("--seed", type=int, default=0)
-    return p
-
-
-def _listed_photos(data: Path, limit: int | None, heldout: bool = False, val_fraction: float = 0.05) -> list[Path]:
-    """Photos under ``data`` (sorted).  ``heldout``: ``data`` is identity-per-folder (LFW layout); keep the
-    first photo of each person whom ``data/prepare.py``'s identity split puts in val (never trained on)."""
-    from .data.schema import VAL
-    from .data.split import split_of
-    from .infer import list_inputs
-
-    files = sorted(list_inputs([data]))
-    if heldout:
-        seen: set[str] = set()
-        keep = []
-        for f in files:
-            person = f.parent.name
-            if person not in seen and split_of(person, str(f), val_fraction) == VAL:
-                seen.add(person)
-                keep.append(f)
-        files = keep
-    return files[:limit] if limit else files
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    quiet_tensorflow()
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    if args.data is not None and not args.data.is_dir():
-        print(f"--data {args.data}: folder not found", file=sys.stderr)
-        return 2
-    if not args.train:
-        from .infer.engine import ModelPathError
-
-        if args.heldout and args.data is None:
-            print("--heldout needs --data DIR (identity-per-folder photos, e.g. ../shared/data/lfw)", file=sys.stderr)
-            return 2
-        photos = _listed_photos(args.data, args.limit, args.heldout) if args.data is not None else None
-        try:
-            r = run_model_demo(args.out, args.model, photos, export=args.export)
-        except (ModelPathError, FileNotFoundError) as e:
-            print(f"demo: {e}", file=sys.stderr)
-            return 2
-        print((args.out / "report.md").read_text())
-        ok = r["photos"]["n_processed"] > 0 and (
-            "savedmodel" not in r or (r["savedmodel"]["equal_within_1e-5"] and r["savedmodel"]["face_pixels_exact"]))
-        return 0 if ok else 1
-    if args.steps < 1:
-        print("--steps must be >= 1", file=sys.stderr)
-        return 2
-    r = run_training_demo(args.out, args.data, args.limit, args.steps, args.config, args.overrides,
-                          args.batch_size, args.train_variants, args.val_variants, args.show, args.eager,
-                          args.seed)
-    print((args.out / "report.md").read_text())
-    ok = r["savedmodel"]["equal_within_1e-5"] and r["savedmodel"]["face_pixels_exact"] \
-        and r["heldout"]["face_pixels_exact"]
-    if not ok:
-        print("demo: SavedModel check FAILED (see report.json)", file=sys.stderr)
-    return 0 if ok else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())
