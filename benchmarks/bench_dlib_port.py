@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import dlib
 
-    from dlib_parity import dlib_chips, dump, provenance
+    from dlib_parity import dlib_chips, provenance, write_result
     from facehalluc.nets import dlib_resnet as R
 
     files, chips, _ = dlib_chips(args.lfw, args.batch)
@@ -76,10 +76,7 @@ def main(argv: list[str] | None = None) -> int:
            "dlib_cuda": bool(getattr(dlib, "DLIB_USE_CUDA", False)), **provenance(argv, __file__)}
     print(f"batch {args.batch}: port {rate['port']:.1f} images/s, dlib {rate['dlib']:.1f} images/s, "
           f"ratio {ratio:.1f}x (load average {os.getloadavg()[0]:.1f})")
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(dump(res))
-        print(f"wrote {args.out}")
+    write_result(args.out, res)
     return 0
 
 

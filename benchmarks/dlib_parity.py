@@ -68,6 +68,14 @@ def dump(res: dict) -> str:
     return "{\n" + ",\n".join(f" {json.dumps(k)}: {json.dumps(v)}" for k, v in res.items()) + "\n}\n"
 
 
+def write_result(out: Path | None, res: dict) -> None:
+    """Writes ``res`` to ``out`` (when given) in the :func:`dump` layout and says so."""
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(dump(res))
+        print(f"wrote {out}")
+
+
 def provenance(argv: list[str], script: str = __file__) -> dict:
     import platform
 
@@ -103,10 +111,7 @@ def main(argv: list[str] | None = None) -> int:
            "files": files, **provenance(argv)}
     print(f"{len(files)} LFW faces: max |port - dlib| {res['max_abs_diff']:.2e}, mean {res['mean_abs_diff']:.2e}; "
           f"max pair-distance difference {res['max_abs_pair_distance_diff']:.2e}")
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(dump(res))
-        print(f"wrote {args.out}")
+    write_result(args.out, res)
     return 0
 
 

@@ -138,12 +138,7 @@ def estimate_foreground(image: np.ndarray, face_mask: np.ndarray, seed: int = 0,
     (the paper's union) unless it covers more than ``MAX_SALIENCY_FRACTION`` of the image.  The face
     mask is always inside the returned mask.
     """
-    image = np.ascontiguousarray(image)
-    face = np.asarray(face_mask, bool)
-    if image.shape[:2] != face.shape:
-        raise ValueError(f"face mask {face.shape} and image {image.shape[:2]} differ in size")
-    if not face.any():
-        raise ValueError("the face mask is empty")
+    image, face = checked_inputs(image, face_mask)
     notes: list[str] = []
     h, w = face.shape
     sal, _ = saliency_region(image, face)
@@ -218,3 +213,14 @@ def _default_preprocessor():
 
         _PRE = FacePreprocessor(PreprocessConfig())
     return _PRE
+
+
+def checked_inputs(image: np.ndarray, face_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(contiguous image, bool face mask); ValueError when their sizes differ or the face mask is empty."""
+    image = np.ascontiguousarray(image)
+    face = np.asarray(face_mask, bool)
+    if image.shape[:2] != face.shape:
+        raise ValueError(f"face mask {face.shape} and image {image.shape[:2]} differ in size")
+    if not face.any():
+        raise ValueError("the face mask is empty")
+    return image, face

@@ -13,7 +13,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .foreground import Foreground, refine, saliency_region
+from .foreground import Foreground, checked_inputs, refine, saliency_region
 
 _SUBPIXELS = 32  # OpenCV's INTER_TAB_SIZE: source positions in 1/32 pixel
 _COEF_BITS = 15  # OpenCV's INTER_REMAP_COEF_BITS: bilinear weights in 1/32768
@@ -85,12 +85,7 @@ def segment_foreground(image: np.ndarray, face_mask: np.ndarray, net=None,
                        threshold: float = PERSON_THRESHOLD) -> Foreground:
     """Foreground of an RGB uint8 image: selfie-segmentation person mask (probability >=
     ``threshold``) ∪ the face mask, refined by the saliency contour (:func:`refine`)."""
-    image = np.ascontiguousarray(image)
-    face = np.asarray(face_mask, bool)
-    if image.shape[:2] != face.shape:
-        raise ValueError(f"face mask {face.shape} and image {image.shape[:2]} differ in size")
-    if not face.any():
-        raise ValueError("the face mask is empty")
+    image, face = checked_inputs(image, face_mask)
     prob = person_probability(image, net)
     person = prob >= threshold
     notes = []
