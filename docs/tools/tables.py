@@ -162,7 +162,32 @@ _ARMS = ("median_fill", "ns", "biharmonic", "shipped_v1", "R0_control", "R1_lsga
          "R3_projected", "R3_projected_1500", "R4_projected_adv0.3_1500")
 
 #: NAME -> renderer(root) -> the table's lines; ``renderer.sources`` are the result files it reads
+def sampling_table(files: Sequence[tuple[str, str]]) -> Callable[[Path], list[str]]:
+    """Diversity, per-sample realism and identity of style-noise models (``facehalluc.evaluate.sampling``)."""
+    def render(root: Path) -> list[str]:
+        header = ("model", "faces", "K", "diversity: context s.d. ÷ real ↑ (training-free)",
+                  "diversity: pairwise LPIPS ÷ real ↑ (AlexNet, as L_pc)", "NSS distance, mean (worst) sample ↓",
+                  "contrast ÷ real, mean sample →1", "LPIPS v0.1 to real, mean ↓", "dlib identity cosine, mean ↑")
+        body = []
+        for name, f in files:
+            d = json.loads((root / f).read_text())
+            div = d["diversity"]
+            lp = div.get("lpips_pairwise")
+            body.append((name, str(d["n_faces"]), str(d["samples_per_face"]), f"{div['context_sd']['ratio']:.3f}",
+                         f"{lp['ratio']:.3f}" if lp else "–",
+                         f"{d['mean_nss_fd']:.1f} ({d['worst_nss_fd']:.1f})", f"{d['mean_contrast_ratio']:.3f}",
+                         f"{d['mean_lpips_v0.1_to_real']:.4f}" if "mean_lpips_v0.1_to_real" in d else "–",
+                         f"{d['mean_dlib_identity_cosine']:.3f}" if "mean_dlib_identity_cosine" in d else "–"))
+        return _rows(header, body)
+    render.sources = tuple(f for _, f in files)  # type: ignore[attr-defined]
+    return render
+
+
+_PEEKS = (("shipped_v1", "shipped_v1"), ("S1_imle, 500 steps", "S1_imle_500"), ("S1_imle, 1,000 steps", "S1_imle_1000"),
+          ("S2_imle_noadv, 500 steps", "S2_imle_noadv_500"), ("S3_imle_noiseinit, 500 steps", "S3_imle_noiseinit_500"))
+
 TABLES: dict[str, Callable[[Path], list[str]]] = {
+    "sampling_val_peeks": sampling_table([(n, f"results/sampling/val_peeks/{f}.json") for n, f in _PEEKS]),
     "realism_val": cpu_table([f"results/realism/val/{a}.json" for a in _ARMS]),
     "realism_test": cpu_table([f"results/realism/test/{a}.json" for a in _ARMS]),
     "model_card_test": cpu_table([f"results/realism/test/{a}.json" for a in
