@@ -186,12 +186,24 @@ def sampling_table(files: Sequence[tuple[str, str]]) -> Callable[[Path], list[st
 _PEEKS = (("shipped_v1", "shipped_v1"), ("S1_imle, 500 steps", "S1_imle_500"), ("S1_imle, 1,000 steps", "S1_imle_1000"),
           ("S2_imle_noadv, 500 steps", "S2_imle_noadv_500"), ("S3_imle_noiseinit, 500 steps", "S3_imle_noiseinit_500"))
 
+_FINAL_VAL = (("shipped_v1", "shipped_v1"), ("S1_imle, 2,500 steps", "S1_imle"),
+              ("S1_imle, 1,500 steps", "S1_imle_at_S3_steps"), ("S3_imle_noiseinit, 1,500 steps", "S3_imle_noiseinit"))
+
 TABLES: dict[str, Callable[[Path], list[str]]] = {
+    "sampling_val": sampling_table([(n, f"results/sampling/val/{f}.json") for n, f in _FINAL_VAL]),
+    "sampling_test": sampling_table([(n, f"results/sampling/test/{f}.json") for n, f in
+                                     (("shipped_v1", "shipped_v1"), ("S1_imle (sampling preset), 2,500 steps", "S1_imle"))]),
+    "sampling_runs": runs_table("results/sampling/runs.json", (
+        ("S1_imle", "the `sampling` preset: `realism` + 4 noise channels at blocks 8/16/32 (zero-initialised) + "
+                    "conditional IMLE, 6 draws"),
+        ("S2_imle_noadv", "S1 without the adversarial term and feature matching (stopped at 500 steps)"),
+        ("S3_imle_noiseinit", "S1 with the noise weights initialised at 0.25 × each kernel's RMS "
+                              "(`model.noise_init_std=0.25`)"))),
     "sampling_val_peeks": sampling_table([(n, f"results/sampling/val_peeks/{f}.json") for n, f in _PEEKS]),
     "realism_val": cpu_table([f"results/realism/val/{a}.json" for a in _ARMS]),
     "realism_test": cpu_table([f"results/realism/test/{a}.json" for a in _ARMS]),
     "model_card_test": cpu_table([f"results/realism/test/{a}.json" for a in
-                                  ("median_fill", "ns", "biharmonic", "shipped_v1", "R3_projected")]),
+                                  ("median_fill", "ns", "biharmonic", "shipped_v1", "R3_projected", "S1_imle")]),
     "realism_runs": runs_table("results/realism/runs.json", (
         ("R0_control", "shipped v1 continued, no adversarial term (the equal-budget control)"),
         ("R1_lsgan", "(a) the paper's per-block LSGAN (CASIA-Net on every block, λ_adv 0.1, real label 0.9)"),
