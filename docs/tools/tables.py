@@ -186,6 +186,32 @@ def sampling_table(files: Sequence[tuple[str, str]]) -> Callable[[Path], list[st
 _PEEKS = (("shipped_v1", "shipped_v1"), ("S1_imle, 500 steps", "S1_imle_500"), ("S1_imle, 1,000 steps", "S1_imle_1000"),
           ("S2_imle_noadv, 500 steps", "S2_imle_noadv_500"), ("S3_imle_noiseinit, 500 steps", "S3_imle_noiseinit_500"))
 
+def copies_table(k1: str, k3: str) -> Callable[[Path], list[str]]:
+    """Table 2 with K = 1 vs K = 3 hallucinated copies (two ``recognition.experiment`` results files, paired seeds)."""
+    def render(root: Path) -> list[str]:
+        import numpy as np
+
+        a, b = (json.loads((root / f).read_text())["summary"] for f in (k1, k3))
+        arms = (("real only", a["real"]), ("real + 1 hallucinated copy per face", a["real+halluc"]),
+                ("real + 3 hallucinated copies per face", b["real+halluc"]))
+        body = []
+        for name, arm in arms:
+            m = arm["metrics"]
+            t = m["tpr@fpr=0.01"]
+            body.append((name, f"{arm['data']['n_train_images']:,}", f"{arm['steps']:,} × {arm['data']['batch_size']}",
+                         f"{t['mean']:.3f} ± {t['sd']:.3f}", " / ".join(f"{v:.3f}" for v in t["values"]),
+                         f"{m['auc']['mean']:.3f} ± {m['auc']['sd']:.3f}", f"{m['eer']['mean']:.3f} ± {m['eer']['sd']:.3f}"))
+        for name, x, y in (("K = 1 − real", arms[1][1], arms[0][1]), ("K = 3 − real", arms[2][1], arms[0][1]),
+                           ("K = 3 − K = 1", arms[2][1], arms[1][1])):
+            d = np.subtract(x["metrics"]["tpr@fpr=0.01"]["values"], y["metrics"]["tpr@fpr=0.01"]["values"])
+            body.append((f"paired difference, {name}", "", "", f"{d.mean():+.3f} ± {d.std(ddof=1):.3f}",
+                         " / ".join(f"{v:+.3f}" for v in d), "", ""))
+        return _rows(("training data", "images", "steps × batch", "TPR@FPR=0.01 (mean ± sd)", "per seed 0 / 1 / 2",
+                      "AUC", "EER"), body)
+    render.sources = (k1, k3)  # type: ignore[attr-defined]
+    return render
+
+
 _FINAL_VAL = (("shipped_v1", "shipped_v1"), ("S1_imle, 2,500 steps", "S1_imle"),
               ("S1_imle, 1,500 steps", "S1_imle_at_S3_steps"), ("S3_imle_noiseinit, 1,500 steps", "S3_imle_noiseinit"))
 
@@ -199,6 +225,7 @@ TABLES: dict[str, Callable[[Path], list[str]]] = {
         ("S2_imle_noadv", "S1 without the adversarial term and feature matching (stopped at 500 steps)"),
         ("S3_imle_noiseinit", "S1 with the noise weights initialised at 0.25 × each kernel's RMS "
                               "(`model.noise_init_std=0.25`)"))),
+    "sampling_table2": copies_table("results/sampling/table2_k1.json", "results/sampling/table2_k3.json"),
     "sampling_val_peeks": sampling_table([(n, f"results/sampling/val_peeks/{f}.json") for n, f in _PEEKS]),
     "realism_val": cpu_table([f"results/realism/val/{a}.json" for a in _ARMS]),
     "realism_test": cpu_table([f"results/realism/test/{a}.json" for a in _ARMS]),
