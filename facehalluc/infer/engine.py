@@ -19,11 +19,16 @@ def name_seed(name: str) -> int:
     return zlib.crc32(str(name).encode("utf-8"))
 
 
+def by_resolution(keys) -> list[str]:
+    """``noise_r`` / ``out_r`` names in ascending r (the order the generator's noise inputs take)."""
+    return sorted(keys, key=lambda k: int(k.split("_")[-1]))
+
+
 def draw_noise(shapes: dict[str, tuple[int, ...]], row_seeds: Sequence) -> dict[str, np.ndarray]:
     """Style noise for a batch: row i is drawn from ``numpy.random.default_rng(row_seeds[i])`` (an int or a
     tuple of ints), the ``noise_r`` arrays in ascending r, standard normal float32.  numpy's generator gives
     the same numbers on every platform, so a seed names one sample everywhere."""
-    keys = sorted(shapes, key=lambda k: int(k.split("_")[-1]))
+    keys = by_resolution(shapes)
     rows: dict[str, list] = {k: [] for k in keys}
     for s in row_seeds:
         rng = np.random.default_rng(s)
@@ -41,8 +46,8 @@ class Hallucinator:
     Returns numpy arrays ``out_128`` and, for the cascade, ``out_8`` ... ``out_64``.
 
     A generator with style noise (``noise_shapes`` non-empty) makes one sample per noise draw: pass ``noise``
-    (from :func:`draw_noise`), or ``seed`` (row i then uses ``default_rng((seed, i))``); :meth:`sample` gives K
-    samples per face.  Without noise both are ignored and the output is the one deterministic hallucination.
+    (from :func:`draw_noise`), or ``seed`` (row i then gets sample 0 of face key i, as
+    ``one_sample(masked, mask, 0, seed)``); :meth:`sample` gives K samples per face.  Without noise both are ignored and the output is the one deterministic hallucination.
     """
 
     cfg: Config
@@ -87,22 +92,31 @@ class Hallucinator:
         returns its one output ``k`` times."""
         if k < 1:
             raise ValueError(f"k (samples per face) must be >= 1, got {k}")
-        n = np.asarray(masked).shape[0]
-        keys = list(range(n)) if keys is None else [int(x) for x in keys]
-        if len(keys) != n:
-            raise ValueError(f"keys: need one per face ({n}), got {len(keys)}")
         if not self.stochastic:
             out = self.run(masked, mask)
             return [out] * k
-        return [self.run(masked, mask, noise=draw_noise(self.noise_shapes, [(seed, j, key) for key in keys]))
-                for j in range(k)]
+        return [self.one_sample(masked, mask, j, seed, keys) for j in range(k)]
+
+    def one_sample(self, masked: np.ndarray, mask: np.ndarray | None = None, j: int = 0, seed: int = 0,
+                   keys: Sequence | None = None) -> Outputs:
+        """Sample ``j`` of every face (``sample(...)[j]`` without drawing samples 0 … j-1); the one output of a
+        deterministic model."""
+        if not self.stochastic:
+            return self.run(masked, mask)
+        return self.run(masked, mask, noise=self._sample_noise(np.asarray(masked).shape[0], j, seed, keys))
+
+    def _sample_noise(self, n: int, j: int, seed: int, keys: Sequence | None) -> dict[str, np.ndarray]:
+        keys = list(range(n)) if keys is None else [int(x) for x in keys]
+        if len(keys) != n:
+            raise ValueError(f"keys: need one per face ({n}), got {len(keys)}")
+        return draw_noise(self.noise_shapes, [(seed, j, key) for key in keys])
 
     def _noise_list(self, n: int, noise: dict | None, seed: int) -> list:
         if not self.noise_shapes:
             return []
         if noise is None:
-            noise = draw_noise(self.noise_shapes, [(seed, i) for i in range(n)])
-        keys = sorted(self.noise_shapes, key=lambda k: int(k.split("_")[-1]))
+            noise = self._sample_noise(n, 0, seed, None)
+        keys = by_resolution(self.noise_shapes)
         missing = [k for k in keys if k not in noise]
         if missing:
             raise ValueError(f"noise: missing {missing} (this generator takes {keys})")
@@ -124,7 +138,8 @@ def from_keras(model, cfg: Config, path: Path | None = None, jit_compile: bool |
     (:func:`facehalluc.utils.fastpath.infer_xla`)."""
     import keras
 
-    from ..store.export import as_inference_model, inference_fns, noise_shapes
+    from ..models import noise_shapes
+    from ..store.export import as_inference_model, inference_fns
     from ..utils.fastpath import infer_xla
 
     model = as_inference_model(model, cfg, all_outputs=True)
@@ -162,7 +177,7 @@ def from_savedmodel(path: str | Path, opened=None) -> Hallucinator:
     names = sorted(default.structured_outputs, key=lambda k: (k != "out_128", int(k.split("_")[-1])))
     spec = default.structured_input_signature[1]
     shapes = {k: tuple(int(d) for d in v.shape[1:]) for k, v in spec.items() if k.startswith("noise_")}
-    order = sorted(shapes, key=lambda k: int(k.split("_")[-1]))
+    order = by_resolution(shapes)
 
     def run_default(masked, *noise):
         return default(masked=tf.constant(masked), **{k: tf.constant(z) for k, z in zip(order, noise)})

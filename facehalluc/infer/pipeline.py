@@ -93,7 +93,6 @@ def _write_outputs(item: Prepared, outs: dict[str, np.ndarray], i: int, out_dir:
     rec: dict[str, Any] = {"input": str(item.path), "output": str(write_png(out_dir / f"{stem}.png",
                                                                             outs[f"out_{top}"][i]))}
     if opt.save_stages:
-        rec["masked"] = str(write_png(out_dir / f"{item.name}_masked.png", item.masked))
         for k, v in outs.items():
             r = int(k.split("_")[-1])
             if r == top:  # block_128's output is <stem>.png
@@ -107,11 +106,16 @@ def _write_outputs(item: Prepared, outs: dict[str, np.ndarray], i: int, out_dir:
 
 def _write_samples(item: Prepared, samples: list[dict[str, np.ndarray]], i: int, out_dir: Path,
                    opt: InferenceOptions) -> dict[str, Any]:
-    """One input's record: ``<stem>.png`` for one sample, ``<stem>_sample{j}.png`` (j = 0..K-1) for several."""
+    """One input's record: ``<stem>.png`` for one sample, ``<stem>_sample{j}.png`` (j = 0..K-1) for several;
+    with ``save_stages`` the masked input, the same for every sample, is written once."""
     if len(samples) == 1:
-        return _write_outputs(item, samples[0], i, out_dir, opt)
-    recs = [_write_outputs(item, s, i, out_dir, opt, f"{item.name}_sample{j}") for j, s in enumerate(samples)]
-    return {"input": str(item.path), "output": recs[0]["output"], "samples": recs, "seed": opt.seed}
+        rec = _write_outputs(item, samples[0], i, out_dir, opt)
+    else:
+        recs = [_write_outputs(item, s, i, out_dir, opt, f"{item.name}_sample{j}") for j, s in enumerate(samples)]
+        rec = {"input": str(item.path), "output": recs[0]["output"], "samples": recs, "seed": opt.seed}
+    if opt.save_stages:
+        rec["masked"] = str(write_png(out_dir / f"{item.name}_masked.png", item.masked))
+    return rec
 
 
 def _sheet_row(item: Prepared, samples: list[dict[str, np.ndarray]], i: int, stages: bool,

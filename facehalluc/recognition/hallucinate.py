@@ -66,7 +66,6 @@ def hallucinate_to_cache(data: str | Path, rows: np.ndarray, model: str | Path, 
     from tqdm import tqdm
 
     from ..infer import load_hallucinator
-    from ..infer.engine import draw_noise
 
     rows = np.asarray(rows, np.int64)
     t0 = time.perf_counter()
@@ -87,9 +86,7 @@ def hallucinate_to_cache(data: str | Path, rows: np.ndarray, model: str | Path, 
                         masked = masked_blk[sel].astype(np.float32) / 255.0
                         mask = mask_blk[sel]
                         p = positions[b:b + batch_size]
-                        noise = draw_noise(hal.noise_shapes, [(seed, sample, int(r)) for r in rows[p]]) \
-                            if hal.stochastic else None  # = hal.sample(..., keys=rows[p])[sample]
-                        o = hal.run(masked, mask, noise=noise)["out_128"]
+                        o = hal.one_sample(masked, mask, sample, seed, keys=rows[p])["out_128"]
                         img = np.round(np.clip(o, 0.0, 1.0) * 255.0).astype(np.uint8)
                         inside = mask.astype(bool)
                         if inside.any():  # face pixels must be the input's (composited by the model)

@@ -76,7 +76,7 @@ def output_names(model: keras.Model) -> list[str]:
 def as_inference_model(model: keras.Model, cfg: Config, all_outputs: bool = True) -> keras.Model:
     """Accepts an inference model (single 128x128 input) or a cascade (dict inputs) and returns an
     inference model; a cascade is wrapped with :func:`facehalluc.models.build_inference_model`."""
-    from ..models import build_inference_model
+    from ..models import build_inference_model, noise_shapes
 
     if _is_cascade(model):
         return build_inference_model(model, cfg, with_mask_input=False, all_outputs=all_outputs)
@@ -84,13 +84,6 @@ def as_inference_model(model: keras.Model, cfg: Config, all_outputs: bool = True
         raise ExportError(f"expected an inference model with one (N,128,128,3) input (plus the noise inputs "
                           f"{list(noise_shapes(cfg))}) or a cascade, got inputs {[t.name for t in model.inputs]}")
     return model
-
-
-def noise_shapes(cfg: Config) -> dict[str, tuple[int, int, int]]:
-    """The style-noise inputs of ``cfg``'s generator (empty without noise): ``{"noise_r": (r, r, c)}``."""
-    from ..models import noise_shapes as shapes
-
-    return shapes(cfg)
 
 
 def inference_fns(model: keras.Model, cfg: Config, all_outputs: bool):
@@ -152,6 +145,8 @@ def export_savedmodel(inference_model_or_run_dir: keras.Model | str | Path, out_
     """
     import tensorflow as tf
 
+    from ..models import noise_shapes
+
     out_dir = Path(out_dir)
     if isinstance(inference_model_or_run_dir, (str, Path)):
         from .open import load_generator
@@ -185,7 +180,8 @@ def export_savedmodel(inference_model_or_run_dir: keras.Model | str | Path, out_
     archive = keras.export.ExportArchive()
     archive.track(model)
     img_f = tf.TensorSpec((None, top, top, 3), tf.float32, name="masked")
-    noise = [tf.TensorSpec((None, *shape), tf.float32, name=k) for k, shape in noise_shapes(cfg).items()]
+    shapes = noise_shapes(cfg)
+    noise = [tf.TensorSpec((None, *shape), tf.float32, name=k) for k, shape in shapes.items()]
     archive.add_endpoint("serving_default", default_fn, input_signature=[img_f, *noise])
     archive.add_endpoint("serving_uint8", uint8_fn,
                          input_signature=[tf.TensorSpec((None, top, top, 3), tf.uint8, name="masked"), *noise])
@@ -193,7 +189,7 @@ def export_savedmodel(inference_model_or_run_dir: keras.Model | str | Path, out_
                          input_signature=[img_f, tf.TensorSpec((None, top, top, 1), tf.float32, name="mask"),
                                           *noise])
     archive.write_out(str(out_dir), verbose=False)
-    noise_doc = {k: f"float32 (N,{r},{r},{c}) standard normal" for k, (r, _, c) in noise_shapes(cfg).items()}
+    noise_doc = {k: f"float32 (N,{r},{r},{c}) standard normal" for k, (r, _, c) in shapes.items()}
 
     cfg.save(out_dir / "facehalluc_config.yaml")
     meta: dict[str, Any] = {
@@ -203,7 +199,7 @@ def export_savedmodel(inference_model_or_run_dir: keras.Model | str | Path, out_
         "resolution": top,
         "outputs": names,
         "mask_threshold": cfg.model.mask_threshold,
-        "noise_inputs": {k: list(v) for k, v in noise_shapes(cfg).items()},
+        "noise_inputs": {k: list(v) for k, v in shapes.items()},
         "signatures": {
             "serving_default": {"inputs": {"masked": f"float32 (N,{top},{top},3) in [0,1]", **noise_doc},
                                 "outputs": {k: "float32 in [0,1]" for k in names},

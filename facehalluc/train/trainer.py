@@ -148,8 +148,8 @@ class GANTrainer(keras.Model):
         k = self.imle_samples
         inputs = {key: data[key] for key in self.input_keys}
         n = tf.shape(inputs[self.input_keys[0]])[0]
-        tiled = {key: tf.tile(v, tf.concat([[k], tf.ones([tf.rank(v) - 1], tf.int32)], 0))
-                 for key, v in inputs.items()}  # draw-major: row i*n + j = face j, draw i
+        # draw-major: row i*n + j = face j, draw i (every cascade input is NHWC)
+        tiled = {key: tf.tile(v, [k, 1, 1, 1]) for key, v in inputs.items()}
         noise = self.draw_noise(k * n)
         outs = _float32(self.generator({**tiled, **noise}, training=False))
         dist = 0.0
