@@ -138,6 +138,13 @@ class LossConfig:
     # closest to the ground truth on the hallucinated (non-face) region, summed over blocks (L1); 0 = one
     # noise draw per face, no selection (and no objective that makes the noise matter).
     imle_samples: int = 0
+    # Diversity-sensitive term (Yang et al., ICLR 2019, "DSGAN"; the bounded form of MSGAN's mode-seeking loss),
+    # needs model.noise_channels: each step also runs the generator on a second, independent noise draw of the
+    # same faces and adds -diversity_weight * mean_faces min(d, diversity_cap), where d is the mean absolute
+    # difference of the two outputs over the hallucinated region (averaged over blocks) divided by the mean
+    # absolute difference of the two noise draws.  0 = off (one generator pass per step).
+    diversity_weight: float = 0.0
+    diversity_cap: float = 0.1
 
 
 @dataclass
@@ -594,6 +601,10 @@ def validate(cfg: Config) -> None:
         raise ConfigError("loss.imle_samples must be 0 (off) or >= 2 draws per face")
     if lc.imle_samples and not m.noise_channels:
         raise ConfigError("loss.imle_samples needs a noise input (model.noise_channels > 0)")
+    if lc.diversity_weight < 0 or lc.diversity_cap <= 0:
+        raise ConfigError("loss.diversity_weight must be >= 0 and loss.diversity_cap > 0")
+    if lc.diversity_weight and not m.noise_channels:
+        raise ConfigError("loss.diversity_weight needs a noise input (model.noise_channels > 0)")
     if not 0.0 <= cfg.data.test_share <= 1.0:
         raise ConfigError("data.test_share must be in [0, 1]")
     if cfg.train.batch_size < 1:

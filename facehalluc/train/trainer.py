@@ -45,9 +45,11 @@ from .distribute import in_multi_worker
 TERMS: tuple[str, ...] = tuple(LOSS_KEYS) + ("d",)
 
 
-def metric_names(resolutions: tuple[int, ...]) -> list[str]:
-    """Names of the trackers, in display order: per block terms, then ``g_total`` and ``d_total``."""
-    return [f"b{r}_{t}" for r in resolutions for t in TERMS] + ["g_total", "d_total"]
+def metric_names(resolutions: tuple[int, ...], diversity: bool = False) -> list[str]:
+    """Names of the trackers, in display order: per block terms, then ``g_total`` and ``d_total`` (and
+    ``diversity``, the diversity-sensitive term's unclipped ratio d, when ``loss.diversity_weight`` is on)."""
+    return [f"b{r}_{t}" for r in resolutions for t in TERMS] + ["g_total", "d_total"] + (
+        ["diversity"] if diversity else [])
 
 
 def build_stage_generator(block: keras.Model, resolution: int, cfg: Config,
@@ -120,7 +122,9 @@ class GANTrainer(keras.Model):
         self.imle_samples = int(cfg.loss.imle_samples) if self.noise_shapes else 0
         self.noise_seed = keras.random.SeedGenerator(cfg.train.seed + 7919, name="noise_seed") \
             if self.noise_shapes else None
-        self.trackers = {n: keras.metrics.Mean(name=n) for n in metric_names(self.resolutions)}
+        self.diversity_weight = float(cfg.loss.diversity_weight) if self.noise_shapes else 0.0
+        self.trackers = {n: keras.metrics.Mean(name=n)
+                         for n in metric_names(self.resolutions, diversity=bool(self.diversity_weight))}
         # facehalluc.train.debug.ExampleLog when $FACEHALLUC_WORKER_DEBUG_DIR is set (batches carry "index")
         self.example_log = None
         self.built = True
@@ -161,6 +165,20 @@ class GANTrainer(keras.Model):
         rows = best * n + tf.range(n)
         inputs.update({key: tf.stop_gradient(tf.gather(z, rows)) for key, z in noise.items()})
         return inputs
+
+    def diversity_ratio(self, data: dict, outs: dict, outs_b: dict, noise: dict, noise_b: dict):
+        """Per face: mean |out - out_b| over the hallucinated region (averaged over blocks) divided by the mean
+        |noise - noise_b| over every noise input (Yang et al. 2019, Eq. 2; Mao et al. 2019)."""
+        ratio = 0.0
+        for r in self.resolutions:
+            context = 1.0 - tf.cast(data[f"mask_{r}"], tf.float32)
+            diff = tf.reduce_mean(tf.abs(outs[f"out_{r}"] - outs_b[f"out_{r}"]), axis=-1, keepdims=True)
+            ratio += tf.reduce_sum(diff * context, axis=[1, 2, 3]) / tf.maximum(
+                tf.reduce_sum(context, axis=[1, 2, 3]), 1.0)
+        dz = tf.add_n([tf.reduce_sum(tf.abs(tf.cast(noise[k], tf.float32) - tf.cast(noise_b[k], tf.float32)),
+                                     axis=[1, 2, 3]) for k in sorted(noise)])
+        size = float(sum(int(h * w * c) for h, w, c in (self.noise_shapes[k] for k in noise)))
+        return ratio / len(self.resolutions) / (dz / size + 1e-5)
 
     def compile(self, g_optimizer: keras.optimizers.Optimizer, d_optimizer: keras.optimizers.Optimizer,
                 jit_compile: bool | str = False, **kwargs: Any) -> None:  # type: ignore[override]
@@ -302,8 +320,19 @@ class GANTrainer(keras.Model):
         inputs = self.imle_inputs(data) if self.imle_samples else self.generator_inputs(data)
         replicas = _num_replicas()
         g_vars = self.generator.trainable_variables
+        diversity = None
         with tf.GradientTape() as g_tape:
-            outs = _float32(self.generator(inputs, training=True))
+            if self.diversity_weight:  # one pass over [faces with noise z ; the same faces with a fresh z_b]
+                n = tf.shape(inputs[self.input_keys[0]])[0]
+                noise_b = self.draw_noise(n)
+                both = {k: tf.concat([inputs[k], noise_b[k] if k in noise_b else inputs[k]], axis=0)
+                        for k in inputs}
+                outs2 = _float32(self.generator(both, training=True))
+                outs = {k: v[:n] for k, v in outs2.items()}
+                outs_b = {k: v[n:] for k, v in outs2.items()}
+                diversity = self.diversity_ratio(data, outs, outs_b, {k: inputs[k] for k in noise_b}, noise_b)
+            else:
+                outs = _float32(self.generator(inputs, training=True))
             d_losses: dict[int, Any] = {}
             if self.disc_list:
                 with g_tape.stop_recording():
@@ -316,6 +345,10 @@ class GANTrainer(keras.Model):
                     self.d_optimizer.apply(d_grads, d_vars)
             g_losses = self._g_losses(data, outs, d_training=True)
             g_total = tf.add_n([g_losses[r]["total"] for r in self.resolutions])
+            if diversity is not None:
+                cap = float(self.cfg.loss.diversity_cap)
+                g_total -= self.diversity_weight * tf.reduce_mean(tf.minimum(diversity, cap))
+                self.trackers["diversity"].update_state(tf.reduce_mean(diversity))
             g_scaled = self.g_optimizer.scale_loss(g_total / replicas)
         g_grads = g_tape.gradient(g_scaled, g_vars)
         self.g_optimizer.apply(g_grads, g_vars)
