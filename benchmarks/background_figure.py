@@ -25,14 +25,12 @@ BACKGROUNDS = ("coffee.png", "rocket.jpg", "chelsea.png", "motorcycle_left.png",
 
 
 def main() -> int:
-    from PIL import Image
-
     from facehalluc.background import estimate_foreground, replace_background
     from facehalluc.segment.person import segment_foreground
     from facehalluc.config import load_config
     from facehalluc.data.prepare import discover
-    from facehalluc.infer.images import contact_sheet
     from facehalluc.preprocess import FacePreprocessor, NoFaceError
+    from facehalluc.utils.image import contact_sheet, read_image, to_float, to_uint8, write_image
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--src", default=str(REPO.parent / "shared" / "data" / "lfw"))
@@ -45,7 +43,7 @@ def main() -> int:
     import skimage
 
     data = Path(skimage.__file__).resolve().parent / "data"
-    bgs = [np.asarray(Image.open(data / n).convert("RGB")) for n in BACKGROUNDS if (data / n).is_file()]
+    bgs = [read_image(data / n) for n in BACKGROUNDS if (data / n).is_file()]
     files = discover(args.src)
     pre = FacePreprocessor(load_config("paper").preprocess)
     model = None
@@ -65,8 +63,8 @@ def main() -> int:
             continue
         img = s.aligned
         if model is not None:
-            out = model.run(s.masked[None].astype(np.float32) / 255.0, s.mask[None].astype(np.float32))
-            img = np.round(np.clip(out[f"out_{model.resolution}"][0], 0, 1) * 255).astype(np.uint8)
+            out = model.run(to_float(s.masked[None]), s.mask[None].astype(np.float32))
+            img = to_uint8(out[f"out_{model.resolution}"][0])
         t = time.process_time()
         fg = (segment_foreground(img, s.mask > 0) if args.method == "selfie"
               else estimate_foreground(img, s.mask > 0))
@@ -83,8 +81,7 @@ def main() -> int:
         rows.append(row)
     first = "hallucinated" if model is not None else "aligned crop"
     labels = [first, "foreground", "new background"] * 2
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(contact_sheet(rows, labels)).save(args.out)
+    write_image(args.out, contact_sheet(rows, labels))
     print(f"{args.out}: {k} faces ({first}); CPU per image: foreground {1000 * t_fg / max(k, 1):.0f} ms, "
           f"blend {1000 * t_blend / max(k, 1):.1f} ms")
     return 0

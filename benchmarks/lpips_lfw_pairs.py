@@ -13,8 +13,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-from PIL import Image
 
 PAIRS = [("George_W_Bush/George_W_Bush_0001.jpg", "George_W_Bush/George_W_Bush_0002.jpg"),
          ("George_W_Bush/George_W_Bush_0001.jpg", "Colin_Powell/Colin_Powell_0001.jpg")]
@@ -28,13 +26,14 @@ def main() -> None:
 
     from facehalluc.config import load_config
     from facehalluc.nets import lpips_from_config
+    from facehalluc.utils.image import read_image, to_float
 
     p = argparse.ArgumentParser()
     p.add_argument("--lfw", type=Path, default=Path(__file__).resolve().parents[2] / "shared/data/lfw")
     p.add_argument("--out", type=Path, help="result JSON (distances, command, commit, library versions, machine)")
     args = p.parse_args()
     rows = []
-    load = lambda rel: np.asarray(Image.open(args.lfw / rel).convert("RGB"), np.float32)[None] / 255.0  # noqa: E731
+    load = lambda rel: to_float(read_image(args.lfw / rel))[None]  # noqa: E731
     for version in ("0.0", "0.1"):
         model = lpips_from_config(load_config("paper", [f"loss.lpips_version={version}"]))
         for a, b in PAIRS:

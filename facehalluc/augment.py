@@ -52,7 +52,8 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from .utils.atomic import atomic_write_png, atomic_write_text
+from .utils.atomic import atomic_write_text
+from .utils.image import write_image
 
 JOURNAL = ".augment_journal.jsonl"
 STATE = ".augment_state.json"
@@ -237,7 +238,6 @@ def augment(model, src: str | Path, out: str | Path, *, workers: int = 0, resume
     from tqdm import tqdm
 
     from .infer.engine import name_seed
-    from .infer.images import to_uint8
 
     t0 = time.perf_counter()
     src, out = Path(src), Path(out)
@@ -320,7 +320,7 @@ def augment(model, src: str | Path, out: str | Path, *, workers: int = 0, resume
             recs = []
             for i, (job, _, _) in enumerate(batch):
                 for name, outs in zip(job_outputs(job, per_face), samples):
-                    atomic_write_png(out / name, to_uint8(outs[f"out_{top}"][i]))
+                    write_image(out / name, outs[f"out_{top}"][i], fsync=True)
                 rec = {"source": job.source, "output": job.output, "identity": job.identity, "status": "ok"}
                 results[job.source] = rec
                 recs.append(rec)

@@ -53,7 +53,8 @@ import numpy as np
 from .segment.foreground import (GRABCUT_ITERATIONS, MAX_SALIENCY_FRACTION, BackgroundError,  # noqa: F401
                                  Foreground, detect_face_mask, estimate_foreground, fill_holes, person_prior,
                                  refine, saliency_region, user_foreground)
-from .utils.atomic import atomic_write_png, atomic_write_text
+from .utils.atomic import atomic_write_text
+from .utils.image import IMAGE_EXTENSIONS, ImageError, read_image, to_uint8, write_image
 
 # Default pyramid depth: as many levels as keep the coarsest one >= DEFAULT_COARSEST_SIDE pixels, i.e.
 # 3 at 128x128 (bands at 128 and 64, a 32x32 Gaussian residual) and one more per doubling of the size.
@@ -200,32 +201,16 @@ def replace_background(image: np.ndarray, background: np.ndarray, face_mask: np.
     used = default_levels(h, w) if levels is None else min(int(levels), max_levels(h, w))
     bg = fit_background(background.astype(np.uint8) if background.dtype != np.uint8 else background, h, w)
     out = laplacian_blend(image, bg, fg.mask.astype(np.float32), used)
-    out = np.clip(np.round(out), 0, 255).astype(np.uint8)
+    out = to_uint8(out, peak=255.0)
     if keep_face:
         out[fg.face] = image[fg.face]
     return Replaced(out, fg, used)
 
 
 # ------------------------------------------------------------------------------------- files / CLI
-def _read_rgb(path: Path) -> np.ndarray:
-    from .infer.images import InputImageError, read_rgb_uint8
-
-    try:
-        return read_rgb_uint8(path)
-    except InputImageError as e:
-        raise BackgroundError(str(e)) from None
-
-
-def _read_mask(path: Path, what: str) -> np.ndarray:
+def _read_mask(path: Path) -> np.ndarray:
     """A mask image: non-zero in any channel = inside (binary masks and masked faces alike)."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as im:
-            a = np.asarray(im.convert("RGB"))
-    except (UnidentifiedImageError, OSError, ValueError) as e:
-        raise BackgroundError(f"{path}: unreadable {what} ({e.__class__.__name__}: {e})") from None
-    return mask_from_masked(a)
+    return mask_from_masked(read_image(path))
 
 
 def is_auxiliary(path: Path) -> bool:
@@ -236,8 +221,6 @@ def is_auxiliary(path: Path) -> bool:
 
 def _companion(path: Path, folder: Path | None, suffixes: Sequence[str]) -> Path | None:
     """``folder/<stem><suffix>.<ext>`` for the first suffix/extension that exists."""
-    from .infer.images import IMAGE_EXTENSIONS
-
     if folder is None:
         return None
     for suf in suffixes:
@@ -249,8 +232,6 @@ def _companion(path: Path, folder: Path | None, suffixes: Sequence[str]) -> Path
 
 
 def list_images(spec: str | Path, what: str) -> list[Path]:
-    from .infer.images import IMAGE_EXTENSIONS
-
     p = Path(spec)
     if p.is_dir():
         files = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in IMAGE_EXTENSIONS
@@ -310,8 +291,8 @@ def run(inputs: Sequence[str | Path], backgrounds: str | Path, out_dir: str | Pa
     bgs: list[tuple[Path, np.ndarray]] = []
     for b in bg_files:
         try:
-            bgs.append((b, _read_rgb(b)))
-        except BackgroundError as e:
+            bgs.append((b, read_image(b)))
+        except ImageError as e:
             report.bad_backgrounds.append({"background": str(b), "message": str(e)})
             log(f"skipped background: {e}")
     if not bgs:
@@ -338,13 +319,13 @@ def run(inputs: Sequence[str | Path], backgrounds: str | Path, out_dir: str | Pa
                                           disable=len(files) < 8)):
         bg_path, bg = bgs[i % len(bgs)]
         try:
-            img = _read_rgb(path)
+            img = read_image(path)
             fmask_file = (fm_path if fm_path is not None and fm_path.is_file()
                           else _companion(path, fm_path, ("_masked", "")) if fm_path is not None
                           else _companion(path, path.parent, ("_masked",)))
             if fm_path is not None and fmask_file is None:
                 raise BackgroundError(f"{path}: no face mask for it in {fm_path}")
-            fmask = _read_mask(fmask_file, "face mask") if fmask_file is not None else None
+            fmask = _read_mask(fmask_file) if fmask_file is not None else None
             if fmask is not None and fmask.shape != img.shape[:2]:
                 raise BackgroundError(f"{path}: face mask {fmask_file} is {fmask.shape[1]}x{fmask.shape[0]}, "
                                       f"the image is {img.shape[1]}x{img.shape[0]}")
@@ -353,7 +334,7 @@ def run(inputs: Sequence[str | Path], backgrounds: str | Path, out_dir: str | Pa
                 fg_file = fg_path if fg_path.is_file() else _companion(path, fg_path, ("", "_foreground"))
                 if fg_file is None:
                     raise BackgroundError(f"{path}: no foreground mask for it in {fg_path}")
-            fgm = _read_mask(fg_file, "foreground mask") if fg_file is not None else None
+            fgm = _read_mask(fg_file) if fg_file is not None else None
             if fgm is not None and fgm.shape != img.shape[:2]:
                 raise BackgroundError(f"{path}: foreground mask {fg_file} is {fgm.shape[1]}x{fgm.shape[0]}, "
                                       f"the image is {img.shape[1]}x{img.shape[0]}")
@@ -363,14 +344,14 @@ def run(inputs: Sequence[str | Path], backgrounds: str | Path, out_dir: str | Pa
             except BackgroundError as e:
                 raise BackgroundError(f"{path}: {e}") from None
             rec: dict[str, Any] = {"input": str(path), "background": str(bg_path),
-                                   "output": str(atomic_write_png(out_dir / f"{name}.png", res.image)),
+                                   "output": str(write_image(out_dir / f"{name}.png", res.image, fsync=True)),
                                    "face_mask": str(fmask_file) if fmask_file else "detected",
                                    "foreground": str(fg_file) if fg_file else res.foreground.method,
                                    "foreground_fraction": round(float(res.foreground.mask.mean()), 4),
                                    "levels": res.levels, "notes": res.foreground.notes}
             if mask_out:
-                rec["foreground_mask"] = str(atomic_write_png(out_dir / f"{name}_foreground.png",
-                                                               res.foreground.mask.astype(np.uint8) * 255))
+                rec["foreground_mask"] = str(write_image(out_dir / f"{name}_foreground.png",
+                                                         res.foreground.mask.astype(np.uint8) * 255, fsync=True))
             report.processed.append(rec)
         except (BackgroundError, ValueError, OSError) as e:
             msg = str(e) if str(path) in str(e) else f"{path}: {e}"

@@ -10,7 +10,8 @@ import pytest
 
 from facehalluc.evaluate import metrics as M
 from facehalluc.evaluate.cli import main
-from facehalluc.evaluate.images import PairingError, load_image, pair_images, resize_to, save_image
+from facehalluc.evaluate.images import PairingError, load_image, pair_images, resize_to
+from facehalluc.utils.image import ImageError, write_image
 
 
 def _faces(n: int, size: int, seed: int) -> np.ndarray:
@@ -23,7 +24,7 @@ def _faces(n: int, size: int, seed: int) -> np.ndarray:
 
 def _write(folder: Path, images: np.ndarray, names: list[str], ext: str = ".png") -> None:
     for img, n in zip(images, names):
-        save_image(img, folder / f"{n}{ext}")
+        write_image(folder / f"{n}{ext}", img)
 
 
 def test_pairing_by_name_and_error_lists_unmatched(tmp_path: Path) -> None:
@@ -45,9 +46,9 @@ def test_resize_rule(tmp_path: Path) -> None:
     big = (np.random.default_rng(0).random((256, 256, 3)) * 255).astype(np.uint8)
     np.testing.assert_array_equal(resize_to(big), cv2.resize(big, (128, 128), interpolation=cv2.INTER_AREA))
     assert resize_to(big[:64, :64]).shape == (128, 128, 3)
-    with pytest.raises(PairingError, match="only square"):
+    with pytest.raises(ImageError, match="only square"):
         resize_to(big[:, :200], where="x.png")
-    save_image(big, tmp_path / "b.png")
+    write_image(tmp_path / "b.png", big)
     np.testing.assert_array_equal(load_image(tmp_path / "b.png", size=None), big)
 
 

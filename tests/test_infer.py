@@ -86,7 +86,7 @@ def test_paste_back_with_the_preprocessor_transform_restores_the_face():
 def tiny_run(tmp_path_factory):
     from facehalluc.config import load_config
     from facehalluc.data import synthetic_arrays
-    from facehalluc.infer import write_png
+    from facehalluc.utils.image import write_image
     from facehalluc.models import build_cascade
     from facehalluc.train import save_generator
 
@@ -97,7 +97,7 @@ def tiny_run(tmp_path_factory):
     arrays = synthetic_arrays(5, seed=3)
     inputs = root / "masked"
     for i in range(5):
-        write_png(inputs / f"face{i}.png", arrays.masked[i])
+        write_image(inputs / f"face{i}.png", arrays.masked[i])
     return root, arrays
 
 
@@ -110,9 +110,9 @@ def test_masked_inputs_end_to_end(tiny_run, tmp_path):
     bad = tmp_path / "bad"
     bad.mkdir()
     (bad / "broken.png").write_bytes(b"not a png")
-    from facehalluc.infer import write_png
+    from facehalluc.utils.image import write_image
 
-    write_png(bad / "small.png", np.ones((64, 64, 3), np.float32))
+    write_image(bad / "small.png", np.ones((64, 64, 3), np.float32))
     out = tmp_path / "out"
     rc = main(["--model", str(root / "run"), "--input", str(inputs), str(bad), "--masked", "--output", str(out),
                "--batch-size", "2", "--save-stages", "--no-progress"])
@@ -120,7 +120,7 @@ def test_masked_inputs_end_to_end(tiny_run, tmp_path):
     report = json.loads((out / "inference_report.json").read_text())
     assert report["n_inputs"] == 7 and report["n_processed"] == 5 and report["n_failed"] == 2
     errors = {f["input"].split("/")[-1]: f for f in report["failures"]}
-    assert errors["broken.png"]["error"] == "InputImageError"
+    assert errors["broken.png"]["error"] == "ImageError"
     assert "64x64" in errors["small.png"]["message"]
     from PIL import Image
 

@@ -9,7 +9,6 @@ preprocessor's mask) and :func:`facehalluc.infer.paste_back`.  Errors come back 
 from __future__ import annotations
 
 import base64
-import io
 import logging
 import re
 import tempfile
@@ -22,9 +21,9 @@ from typing import Any
 import numpy as np
 
 from ..infer.engine import Hallucinator
-from ..infer.images import nearest_resize, to_uint8
 from ..infer.paste import DEFAULT_FEATHER, paste_back
 from ..infer.preprocessing import AlignedFace, make_preprocessor
+from ..utils.image import encode_image, nearest_resize, to_uint8
 
 log = logging.getLogger(__name__)
 
@@ -72,12 +71,8 @@ def safe_stem(filename: str | None) -> str:
 
 def png_bytes(img: np.ndarray) -> bytes:
     """An RGB image (uint8, or float in [0, 1]) encoded as PNG (fast compression for large photos)."""
-    from PIL import Image
-
     arr = to_uint8(img)
-    buf = io.BytesIO()
-    Image.fromarray(arr).save(buf, format="PNG", compress_level=1 if arr.shape[0] * arr.shape[1] > 10**6 else 6)
-    return buf.getvalue()
+    return encode_image(arr, "PNG", compress_level=1 if arr.shape[0] * arr.shape[1] > 10**6 else 6)
 
 
 def png_data_url(img: np.ndarray) -> str:

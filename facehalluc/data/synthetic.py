@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..utils.image import to_uint8
 from .schema import N_LANDMARKS, SIZE, TRAIN, VAL, FaceArrays, write_h5
 
 
@@ -29,7 +30,7 @@ def _synthetic_face(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, n
     for ex in (cx - 0.4 * ax, cx + 0.4 * ax):
         eye = ((xx - ex) / 4.0) ** 2 + ((yy - (cy - 0.2 * ay)) / 2.5) ** 2 <= 1.0
         img = np.where(eye[..., None], 0.1, img)
-    aligned = np.round(np.clip(img, 0, 1) * 255).astype(np.uint8)
+    aligned = to_uint8(img)
     angles = np.linspace(0.0, 2 * math.pi, N_LANDMARKS, endpoint=False)
     landmarks = np.stack([cx + 0.95 * ax * np.cos(angles), cy + 0.95 * ay * np.sin(angles)], -1)
     return aligned, inside.astype(np.uint8), landmarks.astype(np.float32)

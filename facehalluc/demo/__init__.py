@@ -35,6 +35,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..config import Config, load_config
+from ..utils.image import contact_sheet, read_image, to_float, to_uint8, write_image
 
 log = logging.getLogger("facehalluc.demo")
 
@@ -75,12 +76,12 @@ def augment_photo(photo: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     img = cv2.warpAffine(photo, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
     if rng.random() < 0.5:
         img = img[:, ::-1]
-    x = img.astype(np.float32) / 255.0
+    x = to_float(img)
     grey = x.mean(-1, keepdims=True)
     x = grey + (x - grey) * rng.uniform(0.85, 1.15)  # saturation
     x = x.mean() + (x - x.mean()) * rng.uniform(0.85, 1.15)  # contrast
     x = x * rng.uniform(0.85, 1.15) * rng.uniform(0.94, 1.06, 3)  # brightness, colour balance
-    return np.round(np.clip(x, 0, 1) * 255).astype(np.uint8)
+    return to_uint8(x)
 
 
 def build_bundled_dataset(out: Path, cfg: Config, n_train: int = 48, n_val: int = 4, seed: int = 0) -> Path:
@@ -227,7 +228,7 @@ def run_training_demo(out: Path, data: Path | None = None, limit: int | None = N
                       n_train: int = 48, n_val: int = 4, max_show: int = 8, eager: bool = False,
                       seed: int = 0) -> dict[str, Any]:
     """``--train``: the five training-demo stages (module docstring); returns the report dict."""
-    from ..infer import contact_sheet, from_keras, write_png
+    from ..infer import from_keras
     from ..store.open import load_generator
 
     t_all = time.perf_counter()
@@ -262,9 +263,9 @@ def run_training_demo(out: Path, data: Path | None = None, limit: int | None = N
     hall = from_keras(model, run_cfg, run_dir)
     val = _val_arrays(h5)
     n = min(max_show, len(val))
-    masked = val.masked[:n].astype(np.float32) / 255.0
+    masked = to_float(val.masked[:n])
     mask = val.mask[:n].astype(np.float32)
-    aligned = val.aligned[:n].astype(np.float32) / 255.0
+    aligned = to_float(val.aligned[:n])
     outs = hall.run(masked, mask)
     report["timings_s"]["hallucinate"] = time.perf_counter() - t
     bg = mask[..., None] < 0.5
@@ -278,9 +279,9 @@ def run_training_demo(out: Path, data: Path | None = None, limit: int | None = N
     stage_keys = [k for k in sorted(outs, key=lambda k: int(k.split("_")[-1])) if k != "out_128"]
     rows = [[aligned[i], masked[i]] + [outs[k][i] for k in stage_keys] + [outs["out_128"][i]] for i in range(n)]
     labels = ["original", "masked (input)"] + [f"block_{k.split('_')[-1]}" for k in stage_keys] + ["out_128"]
-    sheet = write_png(out / "contact_sheet.png", contact_sheet(rows, labels))
+    sheet = write_image(out / "contact_sheet.png", contact_sheet(rows, labels))
     for i in range(n):
-        write_png(out / "heldout" / f"{i:02d}_out.png", outs["out_128"][i])
+        write_image(out / "heldout" / f"{i:02d}_out.png", outs["out_128"][i])
     # 4. export, reload with TensorFlow only, compare
     report["savedmodel"] = export_and_check(model, run_cfg, masked, out / "savedmodel", report["timings_s"])
     report["timings_s"]["total"] = time.perf_counter() - t_all
@@ -311,9 +312,7 @@ def run_model_demo(out: Path, model: str = "default", photos: Sequence[Path] | N
     ``photos``: files or folders (default: :func:`bundled_face_photos`).  Photos without a face are
     listed in the report and the rest goes on.  ``export``: also the SavedModel round trip.
     """
-    from PIL import Image
-
-    from ..infer import InferenceOptions, contact_sheet, load_hallucinator, run_inference, write_png
+    from ..infer import InferenceOptions, load_hallucinator, run_inference
     from ..infer.engine import ModelPathError
     from ..store.packed import is_packed_dir, read_manifest
 
@@ -338,13 +337,13 @@ def run_model_demo(out: Path, model: str = "default", photos: Sequence[Path] | N
     rows, labels = [], None
     for rec in rep.processed:
         stages = sorted((k for k in rec if k.startswith("block")), key=lambda k: int(k[5:]))
-        cells = [_square_thumb(np.asarray(Image.open(rec["input"]).convert("RGB")))]
-        cells += [np.asarray(Image.open(rec[k]).convert("RGB")) for k in ["masked"] + stages + ["output"]]
+        cells = [_square_thumb(read_image(rec["input"]))]
+        cells += [read_image(rec[k]) for k in ["masked"] + stages + ["output"]]
         if "pasted" in rec:
-            cells.append(_square_thumb(np.asarray(Image.open(rec["pasted"]).convert("RGB"))))
+            cells.append(_square_thumb(read_image(rec["pasted"])))
         rows.append(cells)
         labels = ["photo", "masked (input)"] + [f"block_{k[5:]}" for k in stages] + ["out_128", "paste-back"]
-    sheet = write_png(out / "contact_sheet.png", contact_sheet(rows, labels)) if rows else None
+    sheet = write_image(out / "contact_sheet.png", contact_sheet(rows, labels)) if rows else None
     report["photos"] = {"n_inputs": rep.n_inputs, "n_processed": rep.n_processed, "failures": rep.failures}
     report["outputs"] = {"contact_sheet": str(sheet) if sheet else None, "images": str(files_dir),
                          "report_md": str(out / "report.md")}
@@ -354,8 +353,7 @@ def run_model_demo(out: Path, model: str = "default", photos: Sequence[Path] | N
         if hall.source != "keras":
             raise ModelPathError("--export needs the shipped model or a run directory, not a SavedModel")
         keras_model, cfg = load_generator(hall.path)
-        masked = np.stack([np.asarray(Image.open(r["masked"]).convert("RGB"), np.float32) / 255.0
-                           for r in rep.processed])
+        masked = np.stack([to_float(read_image(r["masked"])) for r in rep.processed])
         report["savedmodel"] = export_and_check(keras_model, cfg, masked, out / "savedmodel", timings)
     timings["total"] = time.perf_counter() - t_all
     (out / "report.json").write_text(json.dumps(report, indent=2))

@@ -39,7 +39,8 @@ from typing import Callable, Sequence
 import h5py
 import numpy as np
 
-from facehalluc.utils.atomic import atomic_path, atomic_write_png
+from facehalluc.utils.atomic import atomic_path
+from facehalluc.utils.image import figure_grid, to_float, to_uint8, write_image
 
 log = logging.getLogger(__name__)
 
@@ -146,15 +147,11 @@ def fill_opencv(masked: np.ndarray, mask: np.ndarray, method: str, radius: float
 def fill_biharmonic(masked: np.ndarray, mask: np.ndarray) -> np.ndarray:
     from skimage.restoration import inpaint_biharmonic
 
-    out = inpaint_biharmonic(masked.astype(np.float64) / 255.0, np.asarray(mask) == 0, channel_axis=-1)
-    return composite(np.clip(np.rint(out * 255.0), 0, 255).astype(np.uint8), masked, mask)
+    out = inpaint_biharmonic(to_float(masked, np.float64), np.asarray(mask) == 0, channel_axis=-1)
+    return composite(to_uint8(out), masked, mask)
 
 
 # --------------------------------------------------------------------------------------------- writing
-def _save_png(img: np.ndarray, path: Path) -> None:
-    atomic_write_png(path, img, fsync=False)  # rename is atomic; fsync of thousands of PNGs is not needed
-
-
 def _check_out(out: Path, folders: Sequence[str], names: Sequence[str]) -> None:
     """Refuse to mix a new run with stale images of another size in the same folders."""
     from facehalluc.evaluate.images import IMAGE_SUFFIXES
@@ -200,11 +197,11 @@ def write_baselines(h5: str | Path, out: str | Path, split: str = "val", methods
         elif m == "median_fill":
             t0 = time.perf_counter()
             median, n_train = train_median(h5, progress=progress)
-            median_u8 = np.rint(median).astype(np.uint8)  # half to even
+            median_u8 = to_uint8(median, peak=255.0)  # half to even
             settings.update(median_train_images=n_train, median_train_seconds=round(time.perf_counter() - t0, 2),
                             median="exact per-pixel per-channel median of all "
                             "train-split /aligned images, rounded half-to-even")
-            _save_png(median_u8, out / "median_train.png")
+            write_image(out / "median_train.png", median_u8)
             fills[m] = median_fill_image(median_u8)
         elif m in ("telea", "ns"):
             fills[m] = (lambda meth: lambda x, k: fill_opencv(x, k, meth))(m)
@@ -222,13 +219,13 @@ def write_baselines(h5: str | Path, out: str | Path, split: str = "val", methods
         for name, row in tqdm(list(zip(names, rows)), desc=f"baselines ({', '.join(methods)})",
                               disable=not progress, unit="face"):
             aligned, masked, mask = f["aligned"][row], f["masked"][row], f["mask"][row]
-            _save_png(aligned, out / REAL_DIR / f"{name}.png")
-            _save_png(mask * np.uint8(255), out / MASK_DIR / f"{name}.png")
+            write_image(out / REAL_DIR / f"{name}.png", aligned)
+            write_image(out / MASK_DIR / f"{name}.png", mask * np.uint8(255))
             for m, fill in fills.items():
                 t0 = time.perf_counter()
                 img = fill(masked, mask)
                 seconds[m] += time.perf_counter() - t0
-                _save_png(img, out / m / f"{name}.png")
+                write_image(out / m / f"{name}.png", img)
         wall = time.perf_counter() - t_all
     manifest: dict[str, object] = {
         "data": str(h5), "split": split, "n_faces": len(rows), "methods": list(methods),
@@ -243,39 +240,6 @@ def write_baselines(h5: str | Path, out: str | Path, split: str = "val", methods
 
 
 # --------------------------------------------------------------------------------------------- figure
-def image_grid(columns: dict[str, Sequence[np.ndarray]], path: str | Path, row_labels: Sequence[str] = (),
-               title: str = "") -> Path:
-    """A PNG grid: one column per entry of ``columns`` (its key is the heading), one row per face."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    heads = list(columns)
-    n = len(columns[heads[0]])
-    fig, axes = plt.subplots(n, len(heads), figsize=(1.45 * len(heads), 1.45 * n + 0.4), squeeze=False)
-    for c, head in enumerate(heads):
-        for r in range(n):
-            ax = axes[r][c]
-            ax.imshow(columns[head][r])
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if r == 0:
-                ax.set_title(head, fontsize=8)
-            if c == 0 and r < len(row_labels):
-                ax.set_ylabel(row_labels[r], fontsize=6)
-    top = 1.0 - 0.45 / fig.get_figheight() if title else 1.0
-    if title:
-        fig.suptitle(title, fontsize=9, y=0.998)
-    fig.tight_layout(pad=0.3, rect=(0.0, 0.0, 1.0, top))
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
-    return path
-
-
 def baseline_grid(h5: str | Path, out: str | Path, path: str | Path, n: int = 8, split: str = "val",
                   methods: Sequence[str] | None = None) -> Path:
     """Grid of the :func:`sample_indices` faces: real | masked | each baseline written under ``out``."""
@@ -294,7 +258,7 @@ def baseline_grid(h5: str | Path, out: str | Path, path: str | Path, n: int = 8,
     cols = {h: [load_image(out / h / f"{by_row[int(r)][0]}.png") for r in rows] for h in heads}
     stems = [Path(by_row[int(r)][1]).stem for r in rows]  # LFW: Person_Name_0001 -> two lines
     labels = ["\n".join(s.rsplit("_", 1)) if "_" in s else s for s in stems]
-    return image_grid(cols, path, labels, title=f"{Path(h5).name}, {split}: first {n} faces by source path")
+    return figure_grid(cols, path, labels, title=f"{Path(h5).name}, {split}: first {n} faces by source path")
 
 
 # --------------------------------------------------------------------------------------------- CLI

@@ -82,6 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from facehalluc.config import load_config
     from facehalluc.evaluate.images import PairingError, load_pairs, pair_images
     from facehalluc.evaluate.runner import EvalOptions, evaluate_arrays, write_outputs
+    from facehalluc.utils.image import ImageError
 
     out = Path(args.out)
     settings: dict[str, object] = {}
@@ -99,7 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         pairs = pair_images(real_dir, fake_dir, limit=args.limit)
         real, fake = load_pairs(pairs)
-    except PairingError as e:
+    except (PairingError, ImageError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     from facehalluc.evaluate.images import load_masks
@@ -112,7 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.mask or mask_dir.is_dir():
         try:
             masks = load_masks(mask_dir, [p.name for p in pairs])
-        except PairingError as e:
+        except (PairingError, ImageError) as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
         settings["mask_dir"] = str(mask_dir)

@@ -12,8 +12,8 @@ from typing import Callable
 
 import numpy as np
 
-from facehalluc.evaluate.images import save_image
 from facehalluc.infer.engine import ModelPathError, load_hallucinator
+from facehalluc.utils.image import to_float, write_image
 
 
 # Loading a run directory or a SavedModel is the inference engine's job; evaluation reuses it.
@@ -69,12 +69,12 @@ def generate_pairs(model_path: str | Path, data_h5: str | Path, split: str, work
     real_dir, fake_dir = work / "real", work / "fake"
     width = len(str(n - 1))
     for i in tqdm(range(0, n, batch_size), desc="generating", disable=not progress, unit="batch"):
-        masked = arrays.masked[i:min(i + batch_size, n)].astype(np.float32) / np.float32(255.0)
+        masked = to_float(arrays.masked[i:min(i + batch_size, n)])
         out = predict(masked)
         for j in range(len(masked)):
             idx = i + j
             name = f"{idx:0{width}d}"
-            save_image(arrays.aligned[idx], real_dir / f"{name}.png")
-            save_image(np.clip(out[j], 0.0, 1.0), fake_dir / f"{name}.png")
-            save_image(arrays.mask[idx] * np.uint8(255), work / "mask" / f"{name}.png")
+            write_image(real_dir / f"{name}.png", arrays.aligned[idx])
+            write_image(fake_dir / f"{name}.png", out[j])
+            write_image(work / "mask" / f"{name}.png", arrays.mask[idx] * np.uint8(255))
     return real_dir, fake_dir, desc

@@ -23,6 +23,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from facehalluc.utils.image import to_float, to_uint8
+
 
 def score(lfw: Path, lpips_dir: Path, n: int = 48, cache: Path | None = None) -> dict[str, Any]:
     """Per-photo LPIPS v0.1 of the shipped model and of the median fill, with the photos used."""
@@ -57,8 +59,8 @@ def score(lfw: Path, lpips_dir: Path, n: int = 48, cache: Path | None = None) ->
     masked = np.stack([f.masked for f in faces])
     mask = np.stack([f.mask for f in faces])
     model_out = h.run(masked, mask)["out_128"]
-    masked_u8 = np.round(masked * 255).astype(np.uint8)  # the preprocessor's uint8 values, exactly
-    median_out = composite(read_train_median(), masked_u8, mask).astype(np.float32) / 255.0
+    masked_u8 = to_uint8(masked)  # the preprocessor's uint8 values, exactly
+    median_out = to_float(composite(read_train_median(), masked_u8, mask))
     face_kept = bool(np.array_equal(median_out[mask > 0.5], masked[mask > 0.5]))
 
     with tempfile.TemporaryDirectory() as tmp:

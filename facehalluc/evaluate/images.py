@@ -6,7 +6,8 @@ is keyed by its path relative to that folder *without the extension*, so ``real/
 
 Resize rule: the paper scores 128x128 images.  A square image of another size is resized to 128x128 with
 OpenCV ``INTER_AREA`` when shrinking (box filter, no aliasing) and ``INTER_LINEAR`` when enlarging; a
-non-square image raises (crop it consistently yourself: guessing a crop would silently change the scores).
+non-square image raises :class:`~facehalluc.utils.image.ImageError` (crop it consistently yourself: guessing a
+crop would silently change the scores).  Files are read by :func:`facehalluc.utils.image.read_image`.
 """
 from __future__ import annotations
 
@@ -16,12 +17,14 @@ from typing import Sequence
 
 import numpy as np
 
+from facehalluc.utils.image import ImageError, read_image
+
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 EVAL_SIZE = 128
 
 
 class PairingError(ValueError):
-    """The two folders do not hold the same set of image names, or an image cannot be used."""
+    """The two folders do not hold the same set of image names (an unusable image file is an ``ImageError``)."""
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,7 @@ def resize_to(img: np.ndarray, size: int = EVAL_SIZE, where: str = "image") -> n
 
     h, w = img.shape[:2]
     if h != w:
-        raise PairingError(f"{where}: image is {w}x{h}; only square images can be resized to {size}x{size}")
+        raise ImageError(where, f"image is {w}x{h}; only square images can be resized to {size}x{size}")
     if h == size:
         return img
     interp = cv2.INTER_AREA if h > size else cv2.INTER_LINEAR
@@ -79,13 +82,7 @@ def resize_to(img: np.ndarray, size: int = EVAL_SIZE, where: str = "image") -> n
 
 def load_image(path: str | Path, size: int | None = EVAL_SIZE) -> np.ndarray:
     """An image file as uint8 RGB (H, W, 3), resized by :func:`resize_to` unless ``size`` is None."""
-    from PIL import Image
-
-    try:
-        with Image.open(path) as im:
-            arr = np.asarray(im.convert("RGB"), dtype=np.uint8)
-    except (OSError, ValueError) as e:
-        raise PairingError(f"{path}: cannot read image ({e})") from e
+    arr = read_image(path)
     return resize_to(arr, size, str(path)) if size is not None else arr
 
 
@@ -96,17 +93,6 @@ def load_pairs(pairs: Sequence[ImagePair], size: int = EVAL_SIZE) -> tuple[np.nd
     return real, fake
 
 
-def save_image(img: np.ndarray, path: str | Path) -> None:
-    """Writes a uint8 or [0, 1] float RGB image as PNG (lossless, so scores do not depend on JPEG)."""
-    from PIL import Image
-
-    arr = np.asarray(img)
-    if arr.dtype != np.uint8:
-        arr = np.clip(np.rint(arr.astype(np.float64) * 255.0), 0, 255).astype(np.uint8)
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(arr).save(path)
-
-
 def load_masks(mask_dir: str | Path, names: Sequence[str], size: int = EVAL_SIZE) -> np.ndarray:
     """Face masks for the pairs ``names`` from ``mask_dir`` (same naming rule) -> uint8 (N, size, size) {0, 1}.
 
@@ -114,7 +100,6 @@ def load_masks(mask_dir: str | Path, names: Sequence[str], size: int = EVAL_SIZE
     another size are resized with nearest-neighbour interpolation.
     """
     import cv2
-    from PIL import Image
 
     index = _index(Path(mask_dir))
     missing = [n for n in names if n not in index]
@@ -122,13 +107,9 @@ def load_masks(mask_dir: str | Path, names: Sequence[str], size: int = EVAL_SIZE
         raise PairingError(f"{mask_dir}: no mask for {len(missing)} image(s): {', '.join(missing[:20])}")
     out = []
     for n in names:
-        try:
-            with Image.open(index[n]) as im:
-                m = np.asarray(im.convert("L"), dtype=np.uint8)
-        except (OSError, ValueError) as e:
-            raise PairingError(f"{index[n]}: cannot read mask ({e})") from e
+        m = read_image(index[n], mode="L")
         if m.shape[0] != m.shape[1]:
-            raise PairingError(f"{index[n]}: mask is {m.shape[1]}x{m.shape[0]}; only square masks are accepted")
+            raise ImageError(index[n], f"mask is {m.shape[1]}x{m.shape[0]}; only square masks are accepted")
         if m.shape[0] != size:
             m = cv2.resize(m, (size, size), interpolation=cv2.INTER_NEAREST)
         out.append((m > 0).astype(np.uint8))

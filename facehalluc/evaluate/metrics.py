@@ -19,6 +19,7 @@ import numpy as np
 import scipy.linalg
 from skimage.metrics import structural_similarity
 
+from ..utils.image import to_float
 from ..utils.match import pearson_rows
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ def _as_float_images(x: np.ndarray, name: str) -> np.ndarray:
     if x.ndim != 4 or x.shape[-1] != 3:
         raise MetricInputError(f"{name}: expected images of shape (N, H, W, 3), got {x.shape}")
     if x.dtype == np.uint8:
-        return x.astype(np.float64) / 255.0
+        return to_float(x, np.float64)
     x = x.astype(np.float64)
     if x.size and (x.min() < -1e-6 or x.max() > 1.0 + 1e-6):
         raise MetricInputError(f"{name}: float images must lie in [0, 1], got range [{x.min()}, {x.max()}]")

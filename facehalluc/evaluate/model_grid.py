@@ -17,7 +17,8 @@ from typing import Sequence
 import h5py
 import numpy as np
 
-from facehalluc.evaluate.baselines import image_grid, sample_indices
+from facehalluc.evaluate.baselines import sample_indices
+from facehalluc.utils.image import figure_grid, nearest_resize, to_float
 
 
 def _faces(h5: str | Path, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[str]]:
@@ -39,11 +40,10 @@ def model_grid(h5: str | Path, models: dict[str, str | Path], path: str | Path, 
                seed: int = 0) -> Path:
     """Writes the grid PNG (see the module docstring) and returns its path."""
     from facehalluc.infer.engine import load_hallucinator
-    from facehalluc.infer.images import nearest_resize
 
     rows = sample_indices(h5, n, split)
     aligned, masked, labels = _faces(h5, rows)
-    x = masked.astype(np.float32) / np.float32(255.0)
+    x = to_float(masked)
     cols: dict[str, list[np.ndarray]] = {}
     if blocks:
         if len(models) != 1:
@@ -54,7 +54,7 @@ def model_grid(h5: str | Path, models: dict[str, str | Path], path: str | Path, 
         for k in sorted((k for k in out if k.startswith("out_")), key=lambda k: int(k.split("_")[1])):
             cols[k] = [nearest_resize(np.clip(o, 0, 1), 128) for o in out[k]]
         cols["real"] = list(aligned)
-        return image_grid(cols, path, labels, title or f"{name}: held-out faces, blocks 8..128")
+        return figure_grid(cols, path, labels, title or f"{name}: held-out faces, blocks 8..128")
     cols["real"] = list(aligned)
     cols["masked"] = list(masked)
     if baselines is not None:
@@ -73,7 +73,7 @@ def model_grid(h5: str | Path, models: dict[str, str | Path], path: str | Path, 
         drawn = hal.sample(x, k=samples if hal.stochastic else 1, seed=seed)
         for j, out in enumerate(drawn):
             cols[name if len(drawn) == 1 else f"{name} #{j}"] = [np.clip(o, 0, 1) for o in out["out_128"]]
-    return image_grid(cols, path, labels, title or f"{Path(h5).name}, {split}: first {n} faces by source path")
+    return figure_grid(cols, path, labels, title or f"{Path(h5).name}, {split}: first {n} faces by source path")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

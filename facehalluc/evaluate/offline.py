@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from facehalluc.evaluate.metrics import MetricInputError, frechet_distance_features
+from facehalluc.utils.image import to_float
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
@@ -69,11 +70,6 @@ MEASURES: dict[str, Measure] = {
 # ------------------------------------------------------------------------------------------ L1 (background)
 
 
-def _unit(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x)
-    return x.astype(np.float64) / 255.0 if x.dtype == np.uint8 else x.astype(np.float64)
-
-
 def _check_masks(real: np.ndarray, mask: np.ndarray, who: str) -> np.ndarray:
     mask = np.asarray(mask)
     if mask.ndim == 4 and mask.shape[-1] == 1:
@@ -89,7 +85,7 @@ def l1_outside_mask(real: np.ndarray, fake: np.ndarray, mask: np.ndarray) -> np.
     ``real``, ``fake``: (N, H, W, 3) uint8 (divided by 255) or float in [0, 1]; ``mask``: (N, H, W), non-zero
     = face (kept pixels).  A pair with no pixel outside its mask raises.
     """
-    r, f = _unit(real), _unit(fake)
+    r, f = to_float(real, np.float64), to_float(fake, np.float64)
     if r.shape != f.shape or r.ndim != 4:
         raise MetricInputError(f"l1_outside_mask: real {r.shape} and fake {f.shape} must be equal (N,H,W,3)")
     outside = ~_check_masks(r, mask, "l1_outside_mask")
@@ -208,7 +204,7 @@ def usable_corners(mask: np.ndarray) -> np.ndarray:
 
 def corner_spectra(images: np.ndarray) -> np.ndarray:
     """(N, 128, 128, 3) images -> (N, 4, 24) radial power spectra of the luminance of the four corners."""
-    x = _unit(images)
+    x = to_float(images, np.float64)
     if x.ndim != 4 or x.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE, 3):
         raise MetricInputError(f"corner_spectra: expected (N, {IMAGE_SIZE}, {IMAGE_SIZE}, 3), got {x.shape}")
     grey = x @ np.asarray(LUMA)
@@ -251,7 +247,7 @@ def spectrum_compare(real: np.ndarray, fake: np.ndarray, mask: np.ndarray) -> Sp
     (eps = :data:`POWER_EPS`); the summaries ``hf_excess_db`` / ``mid_excess_db`` are its means over the bins
     of :data:`HF_BAND` / :data:`MID_BAND`.  Identical images give exactly 0.
     """
-    r, f = _unit(real), _unit(fake)
+    r, f = to_float(real, np.float64), to_float(fake, np.float64)
     if r.shape != f.shape:
         raise MetricInputError(f"spectrum_compare: real {r.shape} and fake {f.shape} differ")
     use = usable_corners(_check_masks(r, mask, "spectrum_compare"))

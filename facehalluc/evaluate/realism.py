@@ -30,6 +30,7 @@ from scipy import ndimage
 from scipy.special import gamma as G
 
 from facehalluc.evaluate.metrics import MetricInputError, frechet_distance_features
+from facehalluc.utils.image import to_float, to_uint8
 
 LUMA = (0.299, 0.587, 0.114)
 #: pixels by which the hallucinated region is eroded before the NSS fits
@@ -103,8 +104,7 @@ def _scale_features(grey255: np.ndarray, region: np.ndarray) -> list[float]:
 
 def luminance(images: np.ndarray) -> np.ndarray:
     """(N, H, W, 3) uint8 or [0, 1] floats -> (N, H, W) luminance in [0, 1]."""
-    x = np.asarray(images)
-    x = x.astype(np.float64) / 255.0 if x.dtype == np.uint8 else x.astype(np.float64)
+    x = to_float(images, np.float64)
     if x.ndim != 4 or x.shape[-1] != 3:
         raise MetricInputError(f"expected (N, H, W, 3) images, got {x.shape}")
     return x @ np.asarray(LUMA)
@@ -187,4 +187,4 @@ def blur_region(images: np.ndarray, masks: np.ndarray, sigma: float) -> np.ndarr
     blurred = ndimage.gaussian_filter(xf, (0, sigma, sigma, 0), truncate=3.0, mode="nearest")
     ctx = context_region(masks, 0)[..., None]
     out = np.where(ctx, blurred, xf)
-    return np.clip(np.rint(out), 0, 255).astype(np.uint8) if was_uint8 else out
+    return to_uint8(out, peak=255.0) if was_uint8 else out

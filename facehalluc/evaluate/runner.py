@@ -19,6 +19,7 @@ import numpy as np
 from facehalluc.evaluate import metrics as M
 from facehalluc.evaluate.paper_numbers import HIGHER_IS_BETTER, METRIC_KEYS, METRIC_TITLES
 from facehalluc.evaluate.results import EvaluationResult, MetricResult, save_result
+from facehalluc.utils.image import to_float, to_uint8
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
@@ -86,10 +87,6 @@ def network_weights(name: str, cfg: "Config | None") -> tuple[Path | None, Metri
         return None, MetricResult.unavailable(str(e), command)
 
 
-def _to_float(x: np.ndarray) -> np.ndarray:
-    return x.astype(np.float32) / np.float32(255.0) if x.dtype == np.uint8 else x.astype(np.float32)
-
-
 def batched_features(model: "keras.Model", images: np.ndarray, batch_size: int, desc: str,
                      progress: bool) -> np.ndarray:
     """``model`` applied to uint8/float [0, 1] images in batches -> float64 (N, D)."""
@@ -97,7 +94,7 @@ def batched_features(model: "keras.Model", images: np.ndarray, batch_size: int, 
 
     out = []
     for i in tqdm(range(0, len(images), batch_size), desc=desc, disable=not progress, unit="batch"):
-        out.append(np.asarray(model(_to_float(images[i:i + batch_size]), training=False), dtype=np.float64))
+        out.append(np.asarray(model(to_float(images[i:i + batch_size]), training=False), dtype=np.float64))
     return np.concatenate(out, axis=0)
 
 
@@ -173,8 +170,7 @@ def evaluate_arrays(real: np.ndarray, fake: np.ndarray, opts: EvalOptions, name:
             proxies["dlib_identity_cosine"] = MetricResult.unavailable(str(e), "pip install dlib-bin "
                                                                                 "face_recognition_models")
         else:
-            to_u8 = (lambda a: a if a.dtype == np.uint8 else np.clip(np.rint(a * 255), 0, 255).astype(np.uint8))
-            er, ef, found = emb.embed_pairs(to_u8(real), to_u8(fake), progress=opts.progress)
+            er, ef, found = emb.embed_pairs(to_uint8(real), to_uint8(fake), progress=opts.progress)
             cos, dist = identity_scores(er, ef)
             per_image["dlib_identity_cosine"], per_image["dlib_identity_distance"] = cos, dist
             proxies["dlib_identity_cosine"] = MetricResult.ok(cos.mean(), std=float(cos.std()),
@@ -215,7 +211,7 @@ def _offline_measures(real: np.ndarray, fake: np.ndarray, masks: np.ndarray | No
                 for i in tqdm(range(0, n, opts.batch_size), desc="LPIPS v0.1", disable=not opts.progress,
                               unit="batch"):
                     sl = slice(i, i + opts.batch_size)
-                    vals.append(np.asarray(lp([_to_float(real[sl]), _to_float(fake[sl])], training=False),
+                    vals.append(np.asarray(lp([to_float(real[sl]), to_float(fake[sl])], training=False),
                                            dtype=np.float64).reshape(-1))
                 v = np.concatenate(vals)
                 per_image["lpips_v0.1"] = v

@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from facehalluc.evaluate import realism as R
+from facehalluc.utils.image import to_float, to_uint8
 
 
 def real_context_composites(aligned: np.ndarray, masks: np.ndarray, k: int) -> np.ndarray:
@@ -53,8 +54,7 @@ def real_context_composites(aligned: np.ndarray, masks: np.ndarray, k: int) -> n
 
 def context_sd(samples: np.ndarray, masks: np.ndarray) -> np.ndarray:
     """(N,) mean over the hallucinated region of the per-pixel s.d. across each face's K samples ([0, 1] RGB)."""
-    s = np.asarray(samples)
-    s = s.astype(np.float64) / 255.0 if s.dtype == np.uint8 else s.astype(np.float64)
+    s = to_float(samples, np.float64)
     ctx = R.context_region(masks, 0)
     sd = s.std(axis=1).mean(axis=-1)  # (N, H, W)
     return np.array([sd[i][ctx[i]].mean() for i in range(len(sd))])
@@ -62,8 +62,7 @@ def context_sd(samples: np.ndarray, masks: np.ndarray) -> np.ndarray:
 
 def lpips_pairwise(samples: np.ndarray, lpips_model, batch_size: int = 32) -> np.ndarray:
     """(N,) mean LPIPS over the pairs of each face's K samples (``lpips_model``: [a, b] -> (B,) distances)."""
-    s = np.asarray(samples)
-    s = s.astype(np.float32) / 255.0 if s.dtype == np.uint8 else s.astype(np.float32)
+    s = to_float(samples)
     n, k = s.shape[:2]
     pairs = list(itertools.combinations(range(k), 2))
     if not pairs:
@@ -82,8 +81,7 @@ def draw_samples(hallucinator, masked: np.ndarray, masks: np.ndarray, k: int, se
     out = None
     for s in range(0, n, batch_size):
         sl = slice(s, min(n, s + batch_size))
-        x = np.asarray(masked[sl], np.float32)
-        x = x / 255.0 if np.asarray(masked).dtype == np.uint8 else x
+        x = to_float(masked[sl])
         m = np.asarray(masks[sl], np.float32)
         outs = hallucinator.sample(x, m, k, seed, keys=list(range(sl.start, sl.stop)))
         block = np.stack([o["out_128"] for o in outs], axis=1)
@@ -98,7 +96,7 @@ def evaluate_sampling(hallucinator, aligned: np.ndarray, masked: np.ndarray, mas
     """Every measure of the module docstring, as a JSON-ready dict."""
     samples = draw_samples(hallucinator, masked, masks, k, seed)
     real = np.asarray(aligned)
-    real_f = real.astype(np.float32) / 255.0 if real.dtype == np.uint8 else real.astype(np.float32)
+    real_f = to_float(real)
     comps = real_context_composites(real_f, masks, k)
     out: dict = {"n_faces": int(len(real)), "samples_per_face": int(k), "seed": int(seed),
                  "stochastic": bool(getattr(hallucinator, "stochastic", False))}
@@ -124,9 +122,7 @@ def evaluate_sampling(hallucinator, aligned: np.ndarray, masked: np.ndarray, mas
         if embedder is not None:
             from facehalluc.evaluate.identity import identity_scores
 
-            u8 = np.clip(np.rint(fake * 255), 0, 255).astype(np.uint8)
-            real_u8 = real if real.dtype == np.uint8 else np.clip(np.rint(real * 255), 0, 255).astype(np.uint8)
-            er, ef, _ = embedder.embed_pairs(real_u8, u8, progress=progress)
+            er, ef, _ = embedder.embed_pairs(to_uint8(real), to_uint8(fake), progress=progress)
             rec["dlib_identity_cosine"] = float(identity_scores(er, ef)[0].mean())
         per_sample.append(rec)
     out["per_sample"] = per_sample

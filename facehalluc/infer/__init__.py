@@ -5,13 +5,13 @@
 * :func:`paste_back` — warp a 128x128 output into the original photo with the alignment's inverse.
 """
 from .engine import Hallucinator, ModelPathError, from_keras, from_savedmodel, load_hallucinator
-from .images import InputImageError, contact_sheet, list_inputs, read_masked_face, write_png
+from .images import list_inputs, read_masked_face
 from .paste import feather_alpha, invert_affine, paste_back, seam_ratio
 from .pipeline import InferenceOptions, InferenceReport, run_inference
 
 __all__ = [
     "Hallucinator", "ModelPathError", "from_keras", "from_savedmodel", "load_hallucinator",
-    "InputImageError", "contact_sheet", "list_inputs", "read_masked_face", "write_png",
+    "list_inputs", "read_masked_face",
     "feather_alpha", "invert_affine", "paste_back", "seam_ratio",
     "InferenceOptions", "InferenceReport", "run_inference",
 ]

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..utils.image import to_float, to_uint8
+
 def invert_affine(matrix: np.ndarray) -> np.ndarray:
     """Inverse of a 2x3 affine map."""
     m = np.vstack([np.asarray(matrix, np.float64), [0.0, 0.0, 1.0]])
@@ -48,7 +50,7 @@ def paste_back(photo: np.ndarray, crop: np.ndarray, matrix: np.ndarray, feather:
 
     if photo.dtype != np.uint8 or photo.ndim != 3:
         raise ValueError(f"photo must be (H, W, 3) uint8, got {photo.shape} {photo.dtype}")
-    crop_f = crop.astype(np.float32) / 255.0 if crop.dtype == np.uint8 else crop.astype(np.float32)
+    crop_f = to_float(crop)
     size = crop_f.shape[0]
     h, w = photo.shape[:2]
     m = np.asarray(matrix, np.float64)
@@ -72,8 +74,8 @@ def paste_back(photo: np.ndarray, crop: np.ndarray, matrix: np.ndarray, feather:
         a = a * (1.0 - face.astype(np.float32))
     alpha = cv2.warpAffine(a, roi, (x1 - x0, y1 - y0), flags=flags,
                            borderMode=cv2.BORDER_CONSTANT, borderValue=0)[..., None]
-    part = photo[y0:y1, x0:x1].astype(np.float32) / 255.0 * (1.0 - alpha) + np.clip(warped, 0.0, 1.0) * alpha
-    out[y0:y1, x0:x1] = np.round(np.clip(part, 0.0, 1.0) * 255.0).astype(np.uint8)
+    part = to_float(photo[y0:y1, x0:x1]) * (1.0 - alpha) + np.clip(warped, 0.0, 1.0) * alpha
+    out[y0:y1, x0:x1] = to_uint8(part)
     return out
 
 

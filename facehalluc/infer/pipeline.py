@@ -9,8 +9,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ..utils.image import contact_sheet, write_image
 from .engine import Hallucinator, name_seed
-from .images import contact_sheet, list_inputs, read_masked_face, unique_stems, write_png
+from .images import list_inputs, read_masked_face, unique_stems
 from .paste import DEFAULT_FEATHER, paste_back
 
 REPORT_NAME = "inference_report.json"
@@ -90,17 +91,17 @@ def _write_outputs(item: Prepared, outs: dict[str, np.ndarray], i: int, out_dir:
                    opt: InferenceOptions, stem: str | None = None) -> dict[str, Any]:
     top = item.masked.shape[0]
     stem = stem or item.name
-    rec: dict[str, Any] = {"input": str(item.path), "output": str(write_png(out_dir / f"{stem}.png",
-                                                                            outs[f"out_{top}"][i]))}
+    rec: dict[str, Any] = {"input": str(item.path), "output": str(write_image(out_dir / f"{stem}.png",
+                                                                              outs[f"out_{top}"][i]))}
     if opt.save_stages:
         for k, v in outs.items():
             r = int(k.split("_")[-1])
             if r == top:  # block_128's output is <stem>.png
                 continue
-            rec[f"block{r}"] = str(write_png(out_dir / f"{stem}_block{r}.png", v[i]))
+            rec[f"block{r}"] = str(write_image(out_dir / f"{stem}_block{r}.png", v[i]))
     if opt.paste_back and item.photo is not None and item.matrix is not None:
         pasted = paste_back(item.photo, outs[f"out_{top}"][i], item.matrix, opt.feather, mask=item.mask)
-        rec["pasted"] = str(write_png(out_dir / f"{stem}_pasted.png", pasted))
+        rec["pasted"] = str(write_image(out_dir / f"{stem}_pasted.png", pasted))
     return rec
 
 
@@ -114,7 +115,7 @@ def _write_samples(item: Prepared, samples: list[dict[str, np.ndarray]], i: int,
         recs = [_write_outputs(item, s, i, out_dir, opt, f"{item.name}_sample{j}") for j, s in enumerate(samples)]
         rec = {"input": str(item.path), "output": recs[0]["output"], "samples": recs, "seed": opt.seed}
     if opt.save_stages:
-        rec["masked"] = str(write_png(out_dir / f"{item.name}_masked.png", item.masked))
+        rec["masked"] = str(write_image(out_dir / f"{item.name}_masked.png", item.masked))
     return rec
 
 
@@ -165,7 +166,7 @@ def run_inference(model: Hallucinator, inputs: Sequence[str | Path], out_dir: st
             return
         page = len(report.contact_sheets)
         name = "contact_sheet.png" if page == 0 else f"contact_sheet_{page + 1}.png"
-        report.contact_sheets.append(str(write_png(out_dir / name, contact_sheet(sheet_rows, labels))))
+        report.contact_sheets.append(str(write_image(out_dir / name, contact_sheet(sheet_rows, labels))))
         sheet_rows.clear()
 
     def flush() -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from ..config import Config
+from ..utils.image import to_float
 
 
 @dataclass
@@ -34,5 +35,5 @@ def align_photo(preprocessor, path: Path) -> AlignedFace:
     matrix = np.asarray(s.transform, np.float64)
     if not np.any(matrix[:, :2]):  # no transform recorded: rebuild it from the eye centres
         matrix = similarity_from_eyes(s.eye_centres[0], s.eye_centres[1], preprocessor.cfg)
-    return AlignedFace(photo, s.aligned.astype(np.float32) / 255.0, s.masked.astype(np.float32) / 255.0,
+    return AlignedFace(photo, to_float(s.aligned), to_float(s.masked),
                        s.mask.astype(np.float32), matrix)

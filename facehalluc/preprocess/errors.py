@@ -1,6 +1,8 @@
 """Typed preprocessing errors.  Each message reads ``<file>: <one-line reason>``."""
 from __future__ import annotations
 
+from ..utils.image import ImageError
+
 
 class PreprocessError(Exception):
     """Base class: a photo that cannot be turned into an aligned face sample.
@@ -14,13 +16,19 @@ class PreprocessError(Exception):
     def __init__(self, source: str, reason: str):
         self.source = str(source)
         self.reason = " ".join(str(reason).split())  # one line
-        super().__init__(f"{self.source}: {self.reason}")
+        Exception.__init__(self, f"{self.source}: {self.reason}")
 
 
-class UnreadableImageError(PreprocessError):
-    """The file is empty, truncated, not an image, or in a pixel format that cannot be converted."""
+class UnreadableImageError(PreprocessError, ImageError):
+    """The file is empty, truncated, not an image, or in a pixel format that cannot be converted.  Also the
+    package's one image error (:class:`facehalluc.utils.image.ImageError`, a ``ValueError``): ``path`` is
+    ``source``."""
 
     code = "unreadable"
+
+    def __init__(self, source: str, reason: str):
+        super().__init__(source, reason)
+        self.path = self.source
 
 
 class ImageTooLargeError(UnreadableImageError):

@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 
 from ..config import PreprocessConfig
+from ..utils.image import to_float
 from .errors import LandmarkModelError, NoFaceError, PreprocessError, UnreadableImageError
 from .geometry import (eye_centres, hull_mask, outside_fraction, similarity_from_eyes, transform_points,
                        warp_similarity)
@@ -72,8 +73,8 @@ class Sample:
     detect_upsample: int = -1  # detector upsampling of the pass that found the face (-1: unknown)
 
     def as_float(self) -> dict[str, np.ndarray]:
-        return {"aligned": self.aligned.astype(np.float32) / 255.0,
-                "masked": self.masked.astype(np.float32) / 255.0,
+        return {"aligned": to_float(self.aligned),
+                "masked": to_float(self.masked),
                 "mask": self.mask[..., None].astype(np.float32)}
 
     def pyramid(self, resolutions=(8, 16, 32, 64, 128)) -> dict[str, np.ndarray]:

@@ -10,6 +10,7 @@ from typing import Union
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from ..utils.image import to_uint8
 from .errors import ImageTooLargeError, UnreadableImageError
 
 ImageInput = Union[str, os.PathLike, bytes, bytearray, memoryview, np.ndarray]
@@ -43,8 +44,8 @@ def _to_uint8(a: np.ndarray, where: str) -> np.ndarray:
     if np.issubdtype(a.dtype, np.floating):
         if a.size and not np.isfinite(a).all():
             raise UnreadableImageError(where, "pixel array contains NaN or infinity")
-        scale = 255.0 if (a.size == 0 or a.max() <= 1.0) else 1.0
-        return np.clip(np.round(a.astype(np.float64) * scale), 0, 255).astype(np.uint8)
+        peak = 1.0 if (a.size == 0 or a.max() <= 1.0) else 255.0
+        return to_uint8(a.astype(np.float64), peak=peak)
     raise UnreadableImageError(where, f"unsupported pixel dtype {a.dtype}")
 
 

@@ -7,6 +7,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 
+from ..utils.image import grid, write_image
 from .errors import PreprocessError
 from .face import FacePreprocessor
 from .io import ImageInput, load_rgb
@@ -36,31 +37,13 @@ def preview_grid(pre: FacePreprocessor, images: Sequence[ImageInput], columns: i
         except PreprocessError:
             continue
         rgb, _ = load_rgb(image)
-        sep = np.full((size, gap // 2 or 1, 3), 255, np.uint8)
-        cells.append(np.hstack([_fit(rgb, size), sep, s.aligned, sep, s.masked]))
+        cells.append(grid([[_fit(rgb, size), s.aligned, s.masked]], pad=gap // 2 or 1))
     if not cells:
         raise ValueError("no photo of the preview had a face")
-    ch, cw = cells[0].shape[:2]
-    rows = []
-    for i in range(0, len(cells), columns):
-        row = cells[i:i + columns]
-        row += [np.full((ch, cw, 3), 255, np.uint8)] * (columns - len(row))
-        spacer = np.full((ch, gap * 2, 3), 255, np.uint8)
-        parts = []
-        for j, c in enumerate(row):
-            parts += [c] if j == 0 else [spacer, c]
-        rows.append(np.hstack(parts))
-    vgap = np.full((gap * 2, rows[0].shape[1], 3), 255, np.uint8)
-    out = [rows[0]]
-    for r in rows[1:]:
-        out += [vgap, r]
-    return np.vstack(out)
+    rows = [cells[i:i + columns] for i in range(0, len(cells), columns)]
+    rows[-1] += [np.full_like(cells[0], 255)] * (columns - len(rows[-1]))
+    return grid(rows, pad=gap * 2)
 
 
 def save_preview(pre: FacePreprocessor, images: Sequence[ImageInput], path: str | Path, columns: int = 2) -> Path:
-    grid = preview_grid(pre, images, columns)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not cv2.imwrite(str(path), cv2.cvtColor(grid, cv2.COLOR_RGB2BGR)):
-        raise OSError(f"{path}: cannot write the preview image")
-    return path
+    return write_image(path, preview_grid(pre, images, columns))

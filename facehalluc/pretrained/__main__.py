@@ -69,14 +69,13 @@ def main(argv: list[str] | None = None) -> int:
             _, cfg = load_packed_generator(d)
             print(f"{d}: sha256 ok, loaded (config {cfg.name})")
             return 0
-        import numpy as np
-
         from ..data import read_arrays
         from ..evaluate.baselines import train_median
+        from ..utils.image import to_float
 
         record = collect(args.run, args.data, force=args.force)  # refuses a dirty tree first
         val = read_arrays(args.data, "val")
-        faces = val.masked[:args.check_faces].astype(np.float32) / 255.0
+        faces = to_float(val.masked[:args.check_faces])
         median, n = train_median(args.data, progress=True)
         prov = json.loads(args.provenance.read_text()) if args.provenance else {}
         prov.setdefault("train_median_images", n)

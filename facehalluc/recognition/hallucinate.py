@@ -28,6 +28,7 @@ import h5py
 import numpy as np
 
 from ..utils.atomic import atomic_path
+from ..utils.image import read_image, to_float, to_uint8
 from ..weights import sha256_file
 from .data import iter_blocks, resize_uint8
 
@@ -83,11 +84,11 @@ def hallucinate_to_cache(data: str | Path, rows: np.ndarray, model: str | Path, 
                     pick = rows[positions] - start
                     for b in range(0, len(pick), batch_size):
                         sel = pick[b:b + batch_size]
-                        masked = masked_blk[sel].astype(np.float32) / 255.0
+                        masked = to_float(masked_blk[sel])
                         mask = mask_blk[sel]
                         p = positions[b:b + batch_size]
                         o = hal.one_sample(masked, mask, sample, seed, keys=rows[p])["out_128"]
-                        img = np.round(np.clip(o, 0.0, 1.0) * 255.0).astype(np.uint8)
+                        img = to_uint8(o)
                         inside = mask.astype(bool)
                         if inside.any():  # face pixels must be the input's (composited by the model)
                             diff = np.abs(img.astype(np.int16) - masked_blk[sel].astype(np.int16))
@@ -130,8 +131,6 @@ def load_augment_dir(folder: Path, sources: np.ndarray, size: int) -> tuple[np.n
     """Hallucinated images of a ``facehalluc.augment`` output folder for the given dataset ``sources``.
     Returns (found, images): ``found`` (n,) bool — rows whose source has an ``ok`` output — and the
     images of those rows, (found.sum(), size, size, 3) uint8."""
-    from PIL import Image
-
     folder = Path(folder)
     augment_dir_fingerprint(folder)
     with open(folder / "manifest.csv", newline="", encoding="utf-8") as fh:
@@ -139,6 +138,6 @@ def load_augment_dir(folder: Path, sources: np.ndarray, size: int) -> tuple[np.n
     found = np.asarray([s in outputs for s in sources], bool)
     images = np.empty((int(found.sum()), size, size, 3), np.uint8)
     for k, s in enumerate(np.asarray(sources)[found]):
-        im = np.asarray(Image.open(folder / outputs[s]).convert("RGB"))
+        im = read_image(folder / outputs[s])
         images[k] = resize_uint8(im[None], size)[0]
     return found, images

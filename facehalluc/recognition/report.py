@@ -121,8 +121,7 @@ def plot_rocs(rocs: dict[str, dict[int, dict]], path: Path, title: str = "") -> 
 
 def sample_grid(real: np.ndarray, halluc: np.ndarray, path: Path, n: int = 8) -> Path:
     """Two rows: real aligned training faces and their hallucinated copies (as the network sees them)."""
-    from ..utils.atomic import atomic_write_png
+    from ..utils.image import grid, write_image
 
     n = min(n, len(real), len(halluc))
-    rows = [np.concatenate(list(real[:n]), 1), np.concatenate(list(halluc[:n]), 1)]
-    return atomic_write_png(path, np.concatenate(rows, 0))
+    return write_image(path, grid([list(real[:n]), list(halluc[:n])]), fsync=True)

@@ -35,7 +35,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..utils.match import pearson_rows, standardize_rows
+from ..utils.match import pearson_pairs, pearson_rows
 
 
 # ----------------------------------------------------------------------------------------- scores
@@ -47,13 +47,9 @@ def pearson_scores(feats_a: np.ndarray, feats_b: np.ndarray) -> np.ndarray:
 
 
 def pair_scores(feats: np.ndarray, i: np.ndarray, j: np.ndarray, chunk: int = 1 << 18) -> np.ndarray:
-    """Pearson scores of the index pairs ``(i[k], j[k])`` of one feature matrix (chunked)."""
-    z = standardize_rows(feats)
-    i, j = np.asarray(i), np.asarray(j)
-    out = np.empty(len(i), np.float64)
-    for s in range(0, len(i), chunk):
-        out[s:s + chunk] = np.einsum("nd,nd->n", z[i[s:s + chunk]], z[j[s:s + chunk]])
-    return out
+    """Pearson scores of the index pairs ``(i[k], j[k])`` of one feature matrix (chunked); constant rows score 0,
+    as in :func:`pearson_scores` (:func:`facehalluc.utils.match.pearson_pairs`)."""
+    return pearson_pairs(feats, i, j, on_constant="zero", chunk=chunk)
 
 
 # ------------------------------------------------------------------------------------------ pairs

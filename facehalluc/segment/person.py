@@ -13,6 +13,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from ..utils.image import to_float
 from .foreground import Foreground, checked_inputs, refine, saliency_region
 
 _SUBPIXELS = 32  # OpenCV's INTER_TAB_SIZE: source positions in 1/32 pixel
@@ -58,7 +59,7 @@ def model_input(image: np.ndarray, size: tuple[int, int] = (256, 256)) -> np.nda
         acc = (rows0[:, x0] * w00[..., None] + rows0[:, x1] * w01[..., None]
                + rows1[:, x0] * w10[..., None] + rows1[:, x1] * w11[..., None])
         warped = np.clip((acc + _COEF_SCALE // 2) >> _COEF_BITS, 0, 255).astype(np.uint8)
-    return warped.astype(np.float32) / np.float32(255.0)
+    return to_float(warped)
 
 
 def person_probability(image: np.ndarray, net=None) -> np.ndarray:

@@ -88,7 +88,7 @@ def load_packed_generator(path: str | Path | None = None):
 
 def read_train_median(path: str | Path | None = None) -> np.ndarray:
     """The packed model's training-split median face, (128, 128, 3) uint8 (sha256-checked)."""
-    from PIL import Image
+    from ..utils.image import read_image
 
     d = Path(path) if path is not None else resolve_model(DEFAULT_NAME)
     manifest = read_manifest(d)
@@ -97,7 +97,7 @@ def read_train_median(path: str | Path | None = None) -> np.ndarray:
         raise ShippedModelError(f"{d}: no training-median image was packed with this model")
     if sha256_file(p) != manifest["train_median_sha256"]:
         raise ShippedModelError(f"{p}: sha256 does not match the manifest")
-    return np.asarray(Image.open(p).convert("RGB"))
+    return read_image(p)
 
 
 def pack(run_dir: str | Path, out_dir: str | Path, *, provenance: dict[str, Any] | None = None,
@@ -142,9 +142,9 @@ def pack(run_dir: str | Path, out_dir: str | Path, *, provenance: dict[str, Any]
         "config": cfg.name,
     }
     if train_median is not None:
-        from ..utils.atomic import atomic_write_png
+        from ..utils.image import to_uint8, write_image
 
-        mp = atomic_write_png(out_dir / MEDIAN_NAME, np.clip(np.round(train_median), 0, 255).astype(np.uint8))
+        mp = write_image(out_dir / MEDIAN_NAME, to_uint8(train_median, peak=255.0), fsync=True)
         manifest["train_median_sha256"] = sha256_file(mp)
     if check_faces is not None:
         fp32, _ = load_run_dir(run_dir)

@@ -12,6 +12,7 @@ import numpy as np
 
 from .checkpoint import CHECKPOINT_FILE, TrainState, save_checkpoint
 from ..store.run_dir import atomic_save_weights
+from ..utils.image import grid, write_image
 from .trainer import GANTrainer
 
 
@@ -106,29 +107,17 @@ class RunCallback(keras.callbacks.Callback):
 
 def sample_grid(trainer: GANTrainer, batch: dict) -> np.ndarray:
     """Rows = images; columns = masked input | each block's output (nearest-upsampled to the top
-    resolution, 128) | ground truth.  A style-noise generator gets the same noise (seed 0) every epoch."""
+    resolution, 128) | ground truth, uint8.  A style-noise generator gets the same noise (seed 0) every epoch."""
     outs = trainer.generator(trainer.generator_inputs(batch, seed=0), training=False)
     top = max(int(k.split("_")[1]) for k in batch if k.startswith("masked_"))
-    size = top
     cols = [np.asarray(batch[f"masked_{top}"])]
-    for r in trainer.resolutions:
-        o = np.asarray(outs[f"out_{r}"], dtype=np.float32)
-        rep = size // r
-        cols.append(np.repeat(np.repeat(o, rep, axis=1), rep, axis=2))
+    cols += [np.asarray(outs[f"out_{r}"], dtype=np.float32) for r in trainer.resolutions]
     cols.append(np.asarray(batch[f"full_{top}"]))
-    rows = [np.concatenate([c[i] for c in cols], axis=1) for i in range(cols[0].shape[0])]
-    return np.clip(np.concatenate(rows, axis=0), 0.0, 1.0)
+    return grid([[c[i] for c in cols] for i in range(cols[0].shape[0])], size=top)
 
 
 def save_sample_grid(trainer: GANTrainer, batch: dict, path: Path) -> Path:
-    from PIL import Image
-
-    grid = sample_grid(trainer, batch)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".tmp-{path.name}")
-    Image.fromarray(np.round(grid * 255).astype(np.uint8)).save(tmp, format="PNG")
-    tmp.replace(path)
-    return path
+    return write_image(path, sample_grid(trainer, batch))
 
 
 def read_history(path: Path) -> list[dict[str, Any]]:

@@ -1,1 +1,2 @@
-"""Shared helpers: image I/O conventions, atomic file writes, TensorFlow log silencing."""
+"""Shared helpers: the image module (read, write, convert, grid), atomic file writes, the match score,
+provenance, TensorFlow log silencing."""

@@ -40,16 +40,3 @@ def atomic_write_text(path: str | Path, text: str, fsync: bool = True) -> Path:
         tmp.write_text(text, encoding="utf-8")
     return path
 
-
-def atomic_write_png(path: str | Path, image, fsync: bool = True) -> Path:
-    """Writes a uint8 (H, W[, 3]) array as a PNG atomically; returns ``path``.
-
-    ``fsync=False`` for bulk outputs (thousands of files): the rename alone keeps each file whole.
-    """
-    import numpy as np
-    from PIL import Image
-
-    path = Path(path)
-    with atomic_path(path, fsync=fsync) as tmp:
-        Image.fromarray(np.asarray(image, np.uint8)).save(tmp, format="PNG")
-    return path

@@ -1,22 +1,15 @@
-"""One typed configuration object with named presets.
+"""The configuration's types: one typed section per part of the project and :class:`Config` grouping them, the
+rules across fields (:func:`validate`) and values derived from them (:func:`adv_resolutions`).
 
-``Config`` groups every setting of the project in typed sections (``model``, ``loss``, ``train``,
-``preprocess``, ``data``, ``weights``).  Presets are built by plain functions registered in
-:data:`PRESETS`; :func:`load_config` accepts a preset name or a YAML file (``configs/*.yaml``) and
-applies ``section.field=value`` overrides, e.g.::
-
-    cfg = load_config("paper", overrides=["train.batch_size=4", "loss.lambda_id=5"])
-
-Every value that the paper states is set in :func:`paper`; every value it leaves open is listed in
-``docs/faithfulness.md`` with the field that selects the other reading.
+Every value that the paper states is set in :func:`facehalluc.config.presets.paper`; every value it leaves open is
+listed in ``docs/faithfulness.md`` with the field that selects the other reading.
 """
 from __future__ import annotations
 
 import dataclasses
-import typing
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 import yaml
 
@@ -253,163 +246,7 @@ class Config:
         Path(path).write_text(self.to_yaml())
 
 
-# ----------------------------------------------------------------------------------------- presets
-def paper() -> Config:
-    """Every hyper-parameter the paper states (§3.1, §3.2, §4 Training Details, suppl. Tables 1–5)."""
-    return Config(name="paper")
 
-
-def progan() -> Config:
-    """Progressively grown variant (§3.1 "ProGAN", §4.3): 50 epochs per stage, block_128 at test time."""
-    cfg = paper()
-    cfg.name = "progan"
-    cfg.train.regime = "progan"
-    return cfg
-
-
-def ablation_l2() -> Config:
-    """Suppl. Table 6: l2 instead of l1 for L_pixel, other weights unchanged."""
-    cfg = paper()
-    cfg.name = "ablation_l2"
-    cfg.loss.pixel = "l2"
-    return cfg
-
-
-def ablation_no_adv() -> Config:
-    cfg = paper()
-    cfg.name = "ablation_no_adv"
-    cfg.loss.use_adv = False
-    return cfg
-
-
-def ablation_no_id() -> Config:
-    cfg = paper()
-    cfg.name = "ablation_no_id"
-    cfg.loss.use_id = False
-    return cfg
-
-
-def ablation_no_pc() -> Config:
-    cfg = paper()
-    cfg.name = "ablation_no_pc"
-    cfg.loss.use_pc = False
-    return cfg
-
-
-def tiny() -> Config:
-    """Same topology as ``paper`` with channel widths divided by 16, for CPU tests and demos.
-
-    Loss terms whose frozen networks have no converted weights are switched off (``weights.on_missing``);
-    random frozen networks only with an explicit ``weights.allow_random=true`` (smoke tests).
-    """
-    cfg = paper()
-    cfg.name = "tiny"
-    cfg.model.width_divisor = 16
-    cfg.train.batch_size = 8
-    cfg.train.epochs = 5
-    cfg.train.g_lr = 5e-4
-    cfg.train.d_lr = 5e-4
-    cfg.train.checkpoint_every_steps = 50
-    cfg.train.snapshot_epochs = ()
-    cfg.train.xla = "off"  # tests and demos: no XLA compile time
-    cfg.loss.id_input_size = 64
-    # Missing LPIPS / VGG-Face weights switch L_pc / L_id off (one printed line); random frozen nets
-    # only when asked for explicitly (weights.allow_random=true, tests and smoke runs).
-    cfg.weights.on_missing = "disable"
-    return cfg
-
-
-def cpu() -> Config:
-    """The paper's topology at a width a 2-core CPU trains in hours: channel widths divided by 4.
-
-    Differs from ``paper`` (every difference is listed in docs/results.md with its evidence):
-    widths ÷ 4 (24.6 M generator parameters instead of 392.8 M), batch 8, Adam lr 2e-4 for both sides,
-    anti-aliased pyramid, ICNR-initialised pixel-shuffle convs, no adversarial term, λ_tv 1e-4, missing loss-net
-    weights switch their term off (``weights.on_missing``).  The evidence: the study in docs/results.md.
-    """
-    cfg = paper()
-    cfg.name = "cpu"
-    cfg.model.width_divisor = 4
-    cfg.model.pyramid_antialias = True
-    cfg.model.ps_init = "icnr"
-    cfg.train.batch_size = 8
-    cfg.train.g_lr = 2e-4
-    cfg.train.d_lr = 2e-4
-    cfg.train.checkpoint_every_steps = 250
-    cfg.train.snapshot_epochs = ()
-    cfg.train.val_steps = 24
-    # No adversarial term at this scale (docs/results.md: λ_adv 0.01 changed nothing, 0.1 made every
-    # held-out measure worse and added checkerboard power); the discriminators are then not built.
-    cfg.loss.use_adv = False
-    cfg.loss.lambda_adv = 0.0
-    # Squared-TV weight 100x the paper's λ4: removes the pixel-shuffle checkerboard that L_pc teaches
-    # (docs/results.md: background HF excess +12.3 dB -> -0.65 dB, LPIPS/FD unchanged or better).
-    cfg.loss.lambda_tv = 1e-4
-    cfg.weights.on_missing = "disable"
-    return cfg
-
-
-def shipped() -> Config:
-    """The preset of the generator shipped in the package (docs/model_card.md): ``cpu`` at widths ÷ 8.
-
-    Everything as ``cpu`` (the study's best settings) except the channel widths, divided by 8 instead of 4
-    (6.16 M generator parameters: a 11.4 MB compressed float16 npz) so that the weights fit the package's size budget and
-    a 2-core CPU sees ~1.6x more images per hour (27 vs 17 images/s, benchmarks/bench_train_step.py).
-    """
-    cfg = cpu()
-    cfg.name = "shipped"
-    cfg.model.width_divisor = 8
-    cfg.train.checkpoint_every_steps = 500
-    return cfg
-
-
-def realism() -> Config:
-    """The CPU realism recipe (issue 19; docs/results.md, *The adversarial stage at CPU scale*): ``shipped``'s
-    generator fine-tuned, from the shipped weights (``train.py --init-from default``), against a projected
-    discriminator on frozen AlexNet features (not the paper's CASIA-Net: docs/faithfulness.md).
-
-    Differs from ``shipped``: adversarial term on, ``loss.adv_kind=projected`` on blocks 64 and 128 only, hinge
-    loss with logits weighted by the hallucinated share of each location, λ_adv 0.1 ramped up over 500 steps,
-    feature matching λ_fm 0.1, the paper's learning rates (G 1e-4, D 2e-4).
-    """
-    cfg = shipped()
-    cfg.name = "realism"
-    cfg.loss.use_adv = True
-    cfg.loss.adv_kind = "projected"
-    cfg.loss.adv_resolutions = (64, 128)
-    cfg.loss.lambda_adv = 0.1
-    cfg.loss.adv_ramp_steps = 500
-    cfg.loss.lambda_fm = 0.1
-    cfg.train.g_lr = 1e-4
-    cfg.train.d_lr = 2e-4
-    cfg.train.checkpoint_every_steps = 250
-    return cfg
-
-
-def sampling() -> Config:
-    """Several hallucinations per face (issue 23; docs/results.md, *Several hallucinations per face*): the
-    ``realism`` recipe with style noise and conditional IMLE, warm-started from the shipped weights
-    (``train.py --init-from default``; the noise weights start at zero, so step 0 is the shipped model).
-
-    Differs from ``realism``: 4 standard normal noise channels on the inputs of blocks 8, 16 and 32 (the blocks
-    that lay out hair, clothes and background), and conditional IMLE with 6 draws per face.
-    """
-    cfg = realism()
-    cfg.name = "sampling"
-    cfg.model.noise_channels = 4
-    cfg.model.noise_resolutions = (8, 16, 32)
-    cfg.loss.imle_samples = 6
-    return cfg
-
-
-PRESETS: dict[str, Callable[[], Config]] = {
-    f.__name__: f
-    for f in (paper, progan, ablation_l2, ablation_no_adv, ablation_no_id, ablation_no_pc, tiny, cpu, shipped,
-              realism, sampling)
-}
-
-
-# ------------------------------------------------------------------------------------- loading
 class ConfigError(ValueError):
     """A preset name, YAML file or override that cannot be applied."""
 
@@ -421,143 +258,6 @@ def _to_plain(value: Any) -> Any:
         return [_to_plain(v) for v in value]
     return value
 
-
-def _coerce(value: Any, annotation: Any, where: str) -> Any:
-    origin = typing.get_origin(annotation)
-    args = typing.get_args(annotation)
-    if annotation is Any:
-        return value
-    if origin is Literal:
-        if isinstance(value, bool) and {"on", "off"} <= set(args):  # train.xla: true / false (YAML reads on as true)
-            value = "on" if value else "off"
-        if value not in args and str(value) in args:  # YAML reads "0.1" as a float
-            value = str(value)
-        if value not in args:
-            raise ConfigError(f"{where}: {value!r} is not one of {list(args)}")
-        return value
-    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
-        if value is None and type(None) in args:
-            return None
-        errors = []
-        for a in args:
-            if a is type(None):
-                continue
-            try:
-                return _coerce(value, a, where)
-            except ConfigError as e:
-                errors.append(str(e))
-        raise ConfigError("; ".join(errors))
-    if origin is tuple:
-        if isinstance(value, str):
-            value = [v for v in value.replace("(", "").replace(")", "").split(",") if v.strip()]
-        if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{where}: expected a list, got {value!r}")
-        elem = args[0] if args else Any
-        return tuple(_coerce(v, elem, where) for v in value)
-    if annotation is bool:
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.lower() in ("true", "1", "yes", "on"):
-            return True
-        if isinstance(value, str) and value.lower() in ("false", "0", "no", "off"):
-            return False
-        raise ConfigError(f"{where}: expected true/false, got {value!r}")
-    if annotation is int:
-        if isinstance(value, bool):
-            raise ConfigError(f"{where}: expected an integer, got {value!r}")
-        try:
-            f = float(value)
-        except (TypeError, ValueError):
-            raise ConfigError(f"{where}: expected an integer, got {value!r}") from None
-        if f != int(f):
-            raise ConfigError(f"{where}: expected an integer, got {value!r}")
-        return int(f)
-    if annotation is float:
-        try:
-            return float(value)
-        except (TypeError, ValueError):
-            raise ConfigError(f"{where}: expected a number, got {value!r}") from None
-    if annotation is str:
-        return str(value)
-    return value
-
-
-def _section_types(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
-
-
-def _apply(cfg: Config, key: str, raw: Any) -> None:
-    parts = key.split(".")
-    if len(parts) == 1 and parts[0] == "name":
-        cfg.name = str(raw)
-        return
-    if len(parts) != 2:
-        raise ConfigError(f"override {key!r}: use section.field, e.g. train.batch_size=4")
-    section_name, field_name = parts
-    if section_name not in {f.name for f in fields(Config)} or section_name == "name":
-        raise ConfigError(f"unknown config section {section_name!r}; sections: "
-                          f"{[f.name for f in fields(Config) if f.name != 'name']}")
-    section = getattr(cfg, section_name)
-    hints = _section_types(type(section))
-    if field_name not in hints:
-        raise ConfigError(f"unknown field {key!r}; {section_name} has {sorted(hints)}")
-    setattr(section, field_name, _coerce(raw, hints[field_name], key))
-
-
-def config_from_dict(data: dict[str, Any], base: Config | None = None) -> Config:
-    """Builds a Config from a nested dict (as written by :meth:`Config.to_dict`), on top of ``base``."""
-    cfg = base if base is not None else Config()
-    cfg = _copy(cfg)
-    for key, value in data.items():
-        if key == "name":
-            cfg.name = str(value)
-        elif key == "preset":
-            continue
-        elif isinstance(value, dict):
-            for sub, v in value.items():
-                _apply(cfg, f"{key}.{sub}", v)
-        else:
-            raise ConfigError(f"config key {key!r} must be a section mapping")
-    validate(cfg)
-    return cfg
-
-
-def _copy(cfg: Config) -> Config:
-    return replace(cfg, **{f.name: replace(getattr(cfg, f.name)) for f in fields(cfg) if f.name != "name"})
-
-
-def parse_override(text: str) -> tuple[str, Any]:
-    if "=" not in text:
-        raise ConfigError(f"override {text!r} must look like section.field=value")
-    key, raw = text.split("=", 1)
-    return key.strip(), yaml.safe_load(raw) if raw.strip() else ""
-
-
-def load_config(name_or_path: str | Path, overrides: list[str] | None = None) -> Config:
-    """Loads a preset by name, or a YAML file (which may name a ``preset:`` to start from)."""
-    text = str(name_or_path)
-    if text in PRESETS:
-        cfg = PRESETS[text]()
-    else:
-        path = Path(text)
-        if not path.exists():
-            candidate = Path(__file__).resolve().parent.parent / "configs" / f"{text}.yaml"
-            if candidate.exists():
-                path = candidate
-            else:
-                raise ConfigError(f"{text!r} is neither a preset ({', '.join(PRESETS)}) nor a YAML file")
-        data = yaml.safe_load(path.read_text()) or {}
-        if not isinstance(data, dict):
-            raise ConfigError(f"{path}: top level must be a mapping")
-        base_name = data.get("preset", "paper")
-        if base_name not in PRESETS:
-            raise ConfigError(f"{path}: unknown preset {base_name!r}")
-        cfg = config_from_dict(data, PRESETS[base_name]())
-    for item in overrides or []:
-        key, value = parse_override(item)
-        _apply(cfg, key, value)
-    validate(cfg)
-    return cfg
 
 
 def validate(cfg: Config) -> None:
@@ -613,6 +313,7 @@ def validate(cfg: Config) -> None:
         raise ConfigError("preprocess.output_size must equal the largest model resolution")
 
 
+
 DIFFAUGMENT_POLICIES = ("color", "translation", "cutout")
 
 
@@ -631,6 +332,3 @@ def adv_resolutions(cfg: Config) -> tuple[int, ...]:
         return ()
     return tuple(sorted(cfg.loss.adv_resolutions)) if cfg.loss.adv_resolutions else tuple(cfg.model.resolutions)
 
-
-def describe(cfg: Config) -> str:
-    return f"# resolved config '{cfg.name}'\n" + cfg.to_yaml()
