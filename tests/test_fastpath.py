@@ -40,6 +40,8 @@ def test_train_xla_follows_the_measured_table():
             assert "not measured" not in c.reason
     assert fastpath.train_xla("auto", "avx2", 1).on  # issue 24: XLA 1.7x faster on the AVX2 EPYC
     assert not fastpath.train_xla("auto", "amx", 1).on and not fastpath.train_xla("auto", "amx", 8).on
+    # Zen 4 (avx512_bf16): paper widths XLA 1.05x graph, the ÷ 8 generator graph faster (amd_avx512bf16_*.json)
+    assert fastpath.train_xla("auto", "avx512_bf16", 1).on and not fastpath.train_xla("auto", "avx512_bf16", 8).on
     assert not fastpath.train_xla("auto", "other").on  # never measured: graph mode
     assert "not measured" in fastpath.train_xla("auto", "other").reason
     for kind in fastpath.KINDS:

@@ -31,11 +31,15 @@ TRAIN_XLA_FASTER: dict[str, dict[str, bool]] = {
     # Intel Xeon AMX: paper graph 21.8 vs XLA 23.3 s/step (equal within noise, XLA compiles 2.4x longer);
     # shipped (÷8) graph faster (results/perf/intel_amx_paper.json, intel_amx_shipped.json)
     "amx": {"wide": False, "narrow": False},
+    # AMD EPYC Zen 4 (AVX-512 + AVX512-BF16, no AMX): paper XLA 6.71 vs graph 7.06 s/step (1.05x; 1.25x vs 1.19x
+    # PyTorch); realism (÷8) graph 0.156 vs XLA 0.164 s (results/perf/amd_avx512bf16_{paper,realism}.json)
+    "avx512_bf16": {"wide": True, "narrow": False},
 }
 # Inference (infer.py, the web page, augment, evaluate: the generator at batch 1..8): True where XLA was measured
 # faster than graph mode.  Kinds not in a table get graph mode (no compile time, nothing claimed).
 INFER_XLA_FASTER: dict[str, bool] = {
     "amx": False,          # batch 1 equal, batch 8 graph faster (results/perf/intel_amx_shipped.json)
+    "avx512_bf16": False,  # batch 1 equal (0.015 s), batch 8 graph 0.050 vs XLA 0.059 s (amd_avx512bf16_realism.json)
 }
 BF16_KINDS = ("amx", "avx512_bf16")
 
