@@ -188,6 +188,24 @@ def prepare_table(file: str) -> Callable[[Path], list[str]]:
     return render
 
 
+def prepare_summary_table(files: Sequence[tuple[str, str]]) -> Callable[[Path], list[str]]:
+    """One line per ``data/prepare.py`` report: counts, split sizes, wall time (the compact form of prepare_table)."""
+    def render(root: Path) -> list[str]:
+        body = []
+        for label, f in files:
+            d = json.loads((root / f).read_text())
+            r = d["report"]
+            why = ", ".join(f"{k} {v:,}" for k, v in r["skipped_by_reason"].items())
+            splits = " / ".join(f"{r[f'n_{s}']:,} ({r[f'n_identities_{s}']:,})" for s in ("train", "val", "test")
+                                if r.get(f"n_{s}"))
+            body.append([label, f"{r['n_files']:,}", f"{r['n_faces']:,}", f"{r['n_skipped']:,} ({why})", splits,
+                         f"{r['wall_seconds_this_call']:.1f} s, {r['workers']} worker{'s' * (r['workers'] != 1)}, "
+                         f"{d['machine']['cpu']}, {d['load']}, {d['date']}", f"`{f}`"])
+        return _rows(["LFW deep-funneled, detector", "photos", "faces", "skipped", "faces (people): train / val / test",
+                      "wall time", "result file"], body)
+    render.sources = tuple(f for _, f in files)  # type: ignore[attr-defined]
+    return render
+
 def spectrum_tolerance_table(files: Sequence[tuple[str, str]]) -> Callable[[Path], list[str]]:
     """Real-vs-real spread of the background-spectrum measure (``benchmarks/spectrum_tolerance.py``)."""
     def render(root: Path) -> list[str]:
@@ -306,8 +324,13 @@ TABLES: dict[str, Callable[[Path], list[str]]] = {
     "model_sizes_paper": model_sizes_table("results/models/paper.json"),
     "lpips_lfw_pairs": lpips_pairs_table("results/lpips/lfw_pairs.json"),
     "prepare_lfw": prepare_table("results/data/lfw_prepare_report.json"),
+    "prepare_lfw_summary": prepare_summary_table((
+        ("today's default (first pass at upsample 0, retry at 1)", "results/data/lfw_prepare_report.json"),
+        ("the shipped v1 model's recipe (one pass at upsample 1), held-out faces all val",
+         "results/data/lfw_v1recipe_prepare_report.json"))),
     "baselines_val": cpu_table([f"results/{d}/val/{a}.json" for d, a in _BASELINES]),
-    "spectrum_tolerance": spectrum_tolerance_table(((_TODAY_VAL, "results/spectrum/tolerance_val.json"),)),
+    "spectrum_tolerance": spectrum_tolerance_table(((_TODAY_VAL, "results/spectrum/tolerance_val.json"),
+                                                    ("v1's data (held-out faces all val)", "results/spectrum/tolerance_v1recipe_580.json"))),
     "baselines_test": cpu_table([f"results/{d}/test/{a}.json" for d, a in _BASELINES]),
     "bf16_intel_amx": perf_table("results/perf/bf16_train_step_intel_amx.txt",
                                  "Intel Xeon, AVX-512 + AVX512-BF16 + AMX-BF16, 2 cores"),
