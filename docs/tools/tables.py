@@ -331,6 +331,8 @@ TABLES: dict[str, Callable[[Path], list[str]]] = {
     "baselines_val": cpu_table([f"results/{d}/val/{a}.json" for d, a in _BASELINES]),
     "spectrum_tolerance": spectrum_tolerance_table(((_TODAY_VAL, "results/spectrum/tolerance_val.json"),
                                                     ("v1's data (held-out faces all val)", "results/spectrum/tolerance_v1recipe_580.json"))),
+    "heldout580_v1data": cpu_table([f"results/v1_val580/{a}.json" for a in
+                                    ("masked", "median_fill", "telea", "ns", "biharmonic", "shipped")]),
     "baselines_test": cpu_table([f"results/{d}/test/{a}.json" for d, a in _BASELINES]),
     "bf16_intel_amx": perf_table("results/perf/bf16_train_step_intel_amx.txt",
                                  "Intel Xeon, AVX-512 + AVX512-BF16 + AMX-BF16, 2 cores"),
