@@ -329,8 +329,9 @@ TABLES: dict[str, Callable[[Path], list[str]]] = {
         ("the shipped v1 model's recipe (one pass at upsample 1), held-out faces all val",
          "results/data/lfw_v1recipe_prepare_report.json"))),
     "baselines_val": cpu_table([f"results/{d}/val/{a}.json" for d, a in _BASELINES]),
-    "spectrum_tolerance": spectrum_tolerance_table(((_TODAY_VAL, "results/spectrum/tolerance_val.json"),
-                                                    ("v1's data (held-out faces all val)", "results/spectrum/tolerance_v1recipe_580.json"))),
+    "spectrum_tolerance": spectrum_tolerance_table((
+        (_TODAY_VAL, "results/spectrum/tolerance_val.json"),
+        ("v1's data (held-out faces all val)", "results/spectrum/tolerance_v1recipe_580.json"))),
     "heldout580_v1data": cpu_table([f"results/v1_val580/{a}.json" for a in
                                     ("masked", "median_fill", "telea", "ns", "biharmonic", "shipped")]),
     "baselines_test": cpu_table([f"results/{d}/test/{a}.json" for d, a in _BASELINES]),
