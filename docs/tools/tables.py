@@ -158,6 +158,78 @@ def heldout_photos_table(file: str) -> Callable[[Path], list[str]]:
     return render
 
 
+def prepare_table(file: str) -> Callable[[Path], list[str]]:
+    """Counts and wall time of one ``data/prepare.py`` run (its report, wrapped with command and commit)."""
+    def render(root: Path) -> list[str]:
+        d = json.loads((root / file).read_text())
+        r = d["report"]
+        why = ", ".join(f"{k} {v:,}" for k, v in r["skipped_by_reason"].items())
+        c = r["crop_outside_photo"]
+        m = d["machine"]
+        body = [["photos read", f"{r['n_files']:,}"], ["faces written", f"{r['n_faces']:,}"],
+                ["photos skipped", f"{r['n_skipped']:,} ({why})"]]
+        for s in ("train", "val", "test"):
+            if f"n_{s}" in r:
+                body.append([f"{s} split", f"{r[f'n_{s}']:,} faces of {r[f'n_identities_{s}']:,} people"])
+        body += [["photos with several faces (the largest is used)", f"{r['n_photos_with_several_faces']:,}"],
+                 ["crops reaching outside the photo (border filled by reflection)",
+                  f"{100 * c['share_of_faces']:.1f} % of faces (mean {100 * c['mean_fraction']:.1f} % of the crop, "
+                  f"max {100 * c['max_fraction']:.0f} %)"],
+                 ["detector", (f"a first pass at upsample 0 (boxes scoring ≥ "
+                               f"{r['preprocess']['detector_first_pass_min_score']}), upsample "
+                               f"{r['preprocess']['detector_upsample']} only when it finds none")
+                  if r["preprocess"].get("detector_upsample_retry")
+                  else f"one pass at upsample {r['preprocess']['detector_upsample']}"],
+                 ["wall time", f"{r['wall_seconds_this_call']:.1f} s, {r['workers']} workers, {m['cpu']} "
+                  f"({m['cores']} cores; {'/'.join(m['isa'])}), {d['load']}; {d['date']}"],
+                 ["command", f"`{d['command']}` (commit {d['git']['commit'][:7]})"]]
+        return _rows(["LFW deep-funneled", f"`{file}`"], body)
+    render.sources = (file,)  # type: ignore[attr-defined]
+    return render
+
+
+def prepare_summary_table(files: Sequence[tuple[str, str]]) -> Callable[[Path], list[str]]:
+    """One line per ``data/prepare.py`` report: counts, split sizes, wall time (the compact form of prepare_table)."""
+    def render(root: Path) -> list[str]:
+        body = []
+        for label, f in files:
+            d = json.loads((root / f).read_text())
+            r = d["report"]
+            why = ", ".join(f"{k} {v:,}" for k, v in r["skipped_by_reason"].items())
+            splits = " / ".join(f"{r[f'n_{s}']:,} ({r[f'n_identities_{s}']:,})" for s in ("train", "val", "test")
+                                if r.get(f"n_{s}"))
+            body.append([label, f"{r['n_files']:,}", f"{r['n_faces']:,}", f"{r['n_skipped']:,} ({why})", splits,
+                         f"{r['wall_seconds_this_call']:.1f} s, {r['workers']} worker{'s' * (r['workers'] != 1)}, "
+                         f"{d['machine']['cpu']}, {d['load']}, {d['date']}", f"`{f}`"])
+        return _rows(["LFW deep-funneled, detector", "photos", "faces", "skipped", "faces (people): train / val / test",
+                      "wall time", "result file"], body)
+    render.sources = tuple(f for _, f in files)  # type: ignore[attr-defined]
+    return render
+
+def spectrum_tolerance_table(files: Sequence[tuple[str, str]]) -> Callable[[Path], list[str]]:
+    """Real-vs-real spread of the background-spectrum measure (``benchmarks/spectrum_tolerance.py``)."""
+    def render(root: Path) -> list[str]:
+        body = []
+        for label, f in files:
+            d = json.loads((root / f).read_text())
+            for band, name in (("hf", "HF (≥ 0.5 c/px)"), ("mid", "mid (0.25–0.47 c/px)")):
+                b = d[band]
+                lo, hi = b["val_bootstrap_95_db"]
+                body.append([f"{label}, {d['n_val']} faces", name, ", ".join(f"{x:+.2f}" for x in b["train_vs_val_db"]),
+                             f"{b['train_vs_val_max_abs_db']:.2f}", f"[{lo:+.2f}, {hi:+.2f}]", f"`{f}`"])
+        return _rows(["val set", "band", f"{d['draws']} random train sets of the same size vs val (dB)",
+                      "largest difference in size (dB)", f"val bootstrap ({d['boot']}×), 95 % interval (dB)",
+                      "result file"], body)
+    render.sources = tuple(f for _, f in files)  # type: ignore[attr-defined]
+    return render
+
+
+_TODAY_VAL = "today's val"
+
+#: (folder under results/, method): every classical fill, then the shipped model
+_BASELINES = (("baselines", "masked"), ("realism", "median_fill"), ("baselines", "telea"), ("realism", "ns"),
+              ("realism", "biharmonic"), ("realism", "shipped_v1"))
+
 _ARMS = ("median_fill", "ns", "biharmonic", "shipped_v1", "R0_control", "R1_lsgan", "R2_lsgan_diffaug",
          "R3_projected", "R3_projected_1500", "R4_projected_adv0.3_1500")
 
@@ -251,6 +323,18 @@ TABLES: dict[str, Callable[[Path], list[str]]] = {
     "shipped_heldout_photos": heldout_photos_table("results/shipped/heldout_photos48.json"),
     "model_sizes_paper": model_sizes_table("results/models/paper.json"),
     "lpips_lfw_pairs": lpips_pairs_table("results/lpips/lfw_pairs.json"),
+    "prepare_lfw": prepare_table("results/data/lfw_prepare_report.json"),
+    "prepare_lfw_summary": prepare_summary_table((
+        ("today's default (first pass at upsample 0, retry at 1)", "results/data/lfw_prepare_report.json"),
+        ("the shipped v1 model's recipe (one pass at upsample 1), held-out faces all val",
+         "results/data/lfw_v1recipe_prepare_report.json"))),
+    "baselines_val": cpu_table([f"results/{d}/val/{a}.json" for d, a in _BASELINES]),
+    "spectrum_tolerance": spectrum_tolerance_table((
+        (_TODAY_VAL, "results/spectrum/tolerance_val.json"),
+        ("v1's data (held-out faces all val)", "results/spectrum/tolerance_v1recipe_580.json"))),
+    "heldout580_v1data": cpu_table([f"results/v1_val580/{a}.json" for a in
+                                    ("masked", "median_fill", "telea", "ns", "biharmonic", "shipped")]),
+    "baselines_test": cpu_table([f"results/{d}/test/{a}.json" for d, a in _BASELINES]),
     "bf16_intel_amx": perf_table("results/perf/bf16_train_step_intel_amx.txt",
                                  "Intel Xeon, AVX-512 + AVX512-BF16 + AMX-BF16, 2 cores"),
 }
