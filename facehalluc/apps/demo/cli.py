@@ -8,7 +8,7 @@ from pathlib import Path
 
 from . import __doc__ as DEMO_DOC
 from . import run_model_demo, run_training_demo
-from ..utils.quiet import quiet_tensorflow
+from ...utils.quiet import quiet_tensorflow
 
 log = logging.getLogger("facehalluc.demo")
 
@@ -47,9 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
 def _listed_photos(data: Path, limit: int | None, heldout: bool = False, val_fraction: float = 0.05) -> list[Path]:
     """Photos under ``data`` (sorted).  ``heldout``: ``data`` is identity-per-folder (LFW layout); keep the
     first photo of each person whom ``data/prepare.py``'s identity split puts in val (never trained on)."""
-    from ..data.schema import VAL
-    from ..data.split import split_of
-    from ..infer import list_inputs
+    from ...data.schema import VAL
+    from ...data.split import split_of
+    from ...infer import list_inputs
 
     files = sorted(list_inputs([data]))
     if heldout:
@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"--data {args.data}: folder not found", file=sys.stderr)
         return 2
     if not args.train:
-        from ..infer.engine import ModelPathError
+        from ...infer.engine import ModelPathError
 
         if args.heldout and args.data is None:
             print("--heldout needs --data DIR (identity-per-folder photos, e.g. ../shared/data/lfw)", file=sys.stderr)

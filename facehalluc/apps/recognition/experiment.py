@@ -57,7 +57,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..utils.atomic import atomic_write_text
+from ...utils.atomic import atomic_write_text
 from . import data as rdata
 from . import roc as rroc
 from .model import ARCHS, RecognizerConfig
@@ -338,7 +338,7 @@ def _run_experiment(args: argparse.Namespace, argv: Sequence[str] | None = None)
             roc_points = rroc.downsample_roc(rroc.roc_curve(scores, pairs.same))
             weights = None
             if not args.no_save_weights:
-                from ..utils.atomic import atomic_path
+                from ...utils.atomic import atomic_path
 
                 weights = rec_path.with_suffix(".weights.h5")
                 weights.parent.mkdir(parents=True, exist_ok=True)
@@ -396,7 +396,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    from ..utils.quiet import quiet_tensorflow
+    from ...utils.quiet import quiet_tensorflow
 
     quiet_tensorflow()
     sys.exit(main())

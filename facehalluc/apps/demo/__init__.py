@@ -34,8 +34,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..config import Config, load_config
-from ..utils.image import contact_sheet, read_image, to_float, to_uint8, write_image
+from ...config import Config, load_config
+from ...utils.image import contact_sheet, read_image, to_float, to_uint8, write_image
 
 log = logging.getLogger("facehalluc.demo")
 
@@ -89,8 +89,8 @@ def build_bundled_dataset(out: Path, cfg: Config, n_train: int = 48, n_val: int 
 
     Train and val variants come from disjoint random draws; identity = the photo's stem.
     """
-    from ..data import FaceArrays, write_h5
-    from ..preprocess import FacePreprocessor, PreprocessError, load_rgb
+    from ...data import FaceArrays, write_h5
+    from ...preprocess import FacePreprocessor, PreprocessError, load_rgb
 
     photos = bundled_face_photos()
     if not photos:
@@ -128,7 +128,7 @@ def build_bundled_dataset(out: Path, cfg: Config, n_train: int = 48, n_val: int 
 
 
 def build_folder_dataset(src: Path, out: Path, cfg: Config, limit: int | None) -> Path:
-    from ..data.prepare import prepare_dataset
+    from ...data.prepare import prepare_dataset
 
     prepare_dataset(src, out, cfg, workers=0, limit=limit, val_fraction=0.1, overwrite=True, progress=True)
     return out
@@ -138,7 +138,7 @@ def build_folder_dataset(src: Path, out: Path, cfg: Config, limit: int | None) -
 def demo_config(name: str, overrides: Sequence[str], batch_size: int | None) -> tuple[Config, dict]:
     """The training demo's config; loss terms without converted weights are switched off by the
     preset's ``weights.on_missing`` (``tiny``: disable), reported here as ``weights_available``."""
-    from ..losses import disable_missing_loss_terms, loss_weights_available
+    from ...losses import disable_missing_loss_terms, loss_weights_available
 
     extra = [f"train.batch_size={batch_size}"] if batch_size else []
     cfg = load_config(name, extra + list(overrides))
@@ -154,11 +154,11 @@ def train(cfg: Config, h5: Path, run_dir: Path, steps: int, eager: bool = False)
     """``steps`` GANTrainer steps on the train split; saves the run directory; returns the history."""
     import keras
 
-    from ..data import make_dataset
-    from ..losses import build_loss_networks
-    from ..models import build_cascade
-    from ..store.run_dir import save_generator
-    from ..train.trainer import GANTrainer, build_discriminators, make_optimizers
+    from ...data import make_dataset
+    from ...losses import build_loss_networks
+    from ...models import build_cascade
+    from ...store.run_dir import save_generator
+    from ...train.trainer import GANTrainer, build_discriminators, make_optimizers
 
     keras.utils.set_random_seed(cfg.train.seed)
     generator = build_cascade(cfg)
@@ -190,7 +190,7 @@ def train(cfg: Config, h5: Path, run_dir: Path, steps: int, eager: bool = False)
 
 # ------------------------------------------------------------------------------------------- main
 def _val_arrays(h5: Path):
-    from ..data import read_arrays
+    from ...data import read_arrays
 
     val = read_arrays(h5, "val")
     if len(val) == 0:
@@ -204,7 +204,7 @@ def export_and_check(model, cfg: Config, masked: np.ndarray, sm_dir: Path, timin
     outputs on ``masked`` with the Keras model's (max |difference| per output, face pixels exact)."""
     import tensorflow as tf
 
-    from ..store.export import export_savedmodel
+    from ...store.export import export_savedmodel
 
     t = time.perf_counter()
     sm_dir = export_savedmodel(model, sm_dir, cfg, all_outputs=True, overwrite=True)
@@ -228,8 +228,8 @@ def run_training_demo(out: Path, data: Path | None = None, limit: int | None = N
                       n_train: int = 48, n_val: int = 4, max_show: int = 8, eager: bool = False,
                       seed: int = 0) -> dict[str, Any]:
     """``--train``: the five training-demo stages (module docstring); returns the report dict."""
-    from ..infer import from_keras
-    from ..store.open import load_generator
+    from ...infer import from_keras
+    from ...store.open import load_generator
 
     t_all = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
@@ -245,7 +245,7 @@ def run_training_demo(out: Path, data: Path | None = None, limit: int | None = N
         build_bundled_dataset(h5, cfg, n_train=n_train, n_val=n_val, seed=seed)
         report["data"] = {"source": [str(p) for p in bundled_face_photos()],
                           "held_out": "unseen augmentations of the bundled photos (same people)"}
-    from ..data import count_examples
+    from ...data import count_examples
 
     report["data"].update(n_train=count_examples(h5, "train"), n_val=count_examples(h5, "val"))
     report["timings_s"]["data"] = time.perf_counter() - t
@@ -312,9 +312,9 @@ def run_model_demo(out: Path, model: str = "default", photos: Sequence[Path] | N
     ``photos``: files or folders (default: :func:`bundled_face_photos`).  Photos without a face are
     listed in the report and the rest goes on.  ``export``: also the SavedModel round trip.
     """
-    from ..infer import InferenceOptions, load_hallucinator, run_inference
-    from ..infer.engine import ModelPathError
-    from ..store.packed import is_packed_dir, read_manifest
+    from ...infer import InferenceOptions, load_hallucinator, run_inference
+    from ...infer.engine import ModelPathError
+    from ...store.packed import is_packed_dir, read_manifest
 
     t_all = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
@@ -348,7 +348,7 @@ def run_model_demo(out: Path, model: str = "default", photos: Sequence[Path] | N
     report["outputs"] = {"contact_sheet": str(sheet) if sheet else None, "images": str(files_dir),
                          "report_md": str(out / "report.md")}
     if export and rep.processed:
-        from ..store.open import load_generator
+        from ...store.open import load_generator
 
         if hall.source != "keras":
             raise ModelPathError("--export needs the shipped model or a run directory, not a SavedModel")

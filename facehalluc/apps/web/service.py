@@ -20,10 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from ..infer.engine import Hallucinator
-from ..infer.paste import DEFAULT_FEATHER, paste_back
-from ..infer.preprocessing import AlignedFace, make_preprocessor
-from ..utils.image import encode_image, nearest_resize, to_uint8
+from ...infer.engine import Hallucinator
+from ...infer.paste import DEFAULT_FEATHER, paste_back
+from ...infer.preprocessing import AlignedFace, make_preprocessor
+from ...utils.image import encode_image, nearest_resize, to_uint8
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ def png_data_url(img: np.ndarray) -> str:
 
 def model_label(model: Hallucinator) -> str:
     """How the page names the model: ``default (...)`` for the shipped generator, else its path."""
-    from ..store.spec import shipped_dir
+    from ...store.spec import shipped_dir
 
     if model.path is not None and Path(model.path).resolve() == shipped_dir():
         return "default (the generator shipped with facehalluc)"
@@ -179,8 +179,8 @@ class HallucinationService:
         return [{k: v[0] for k, v in o.items()} for o in outs]
 
     def _align(self, data: bytes, filename: str) -> AlignedFace:
-        from ..infer.preprocessing import align_photo
-        from ..preprocess import LandmarkModelError, PreprocessError
+        from ...infer.preprocessing import align_photo
+        from ...preprocess import LandmarkModelError, PreprocessError
 
         # align_photo reads a path: hand it the upload through a private temporary file
         with tempfile.TemporaryDirectory(prefix="facehalluc_app_") as tmp:

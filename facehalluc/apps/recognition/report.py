@@ -92,7 +92,7 @@ def plot_rocs(rocs: dict[str, dict[int, dict]], path: Path, title: str = "") -> 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from ..utils.atomic import atomic_path
+    from ...utils.atomic import atomic_path
 
     fig, ax = plt.subplots(figsize=(6, 4.5), dpi=110)
     colours = {"real": "tab:blue", "real+halluc": "tab:orange", "real+masked": "tab:green"}
@@ -121,7 +121,7 @@ def plot_rocs(rocs: dict[str, dict[int, dict]], path: Path, title: str = "") -> 
 
 def sample_grid(real: np.ndarray, halluc: np.ndarray, path: Path, n: int = 8) -> Path:
     """Two rows: real aligned training faces and their hallucinated copies (as the network sees them)."""
-    from ..utils.image import grid, write_image
+    from ...utils.image import grid, write_image
 
     n = min(n, len(real), len(halluc))
     return write_image(path, grid([list(real[:n]), list(halluc[:n])]), fsync=True)

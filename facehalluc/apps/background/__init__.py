@@ -50,11 +50,11 @@ from typing import Any, Sequence
 import cv2
 import numpy as np
 
-from .segment.foreground import (GRABCUT_ITERATIONS, MAX_SALIENCY_FRACTION, BackgroundError,  # noqa: F401
+from ...segment.foreground import (GRABCUT_ITERATIONS, MAX_SALIENCY_FRACTION, BackgroundError,  # noqa: F401
                                  Foreground, detect_face_mask, estimate_foreground, fill_holes, person_prior,
                                  refine, saliency_region, user_foreground)
-from .utils.atomic import atomic_write_text
-from .utils.image import IMAGE_EXTENSIONS, ImageError, read_image, to_uint8, write_image
+from ...utils.atomic import atomic_write_text
+from ...utils.image import IMAGE_EXTENSIONS, ImageError, read_image, to_uint8, write_image
 
 # Default pyramid depth: as many levels as keep the coarsest one >= DEFAULT_COARSEST_SIDE pixels, i.e.
 # 3 at 128x128 (bands at 128 and 64, a 32x32 Gaussian residual) and one more per doubling of the size.
@@ -193,7 +193,7 @@ def replace_background(image: np.ndarray, background: np.ndarray, face_mask: np.
         if face_mask is None or not face_mask.any():
             face_mask = detect_face_mask(image, preprocessor)
         if method == "selfie":
-            from .segment.person import segment_foreground
+            from ...segment.person import segment_foreground
 
             fg = segment_foreground(image, face_mask)
         else:
@@ -276,7 +276,7 @@ def run(inputs: Sequence[str | Path], backgrounds: str | Path, out_dir: str | Pa
     Writes ``<stem>.png`` (+ ``<stem>_foreground.png`` with ``mask_out``) and ``background_report.json``.
     Raises :class:`BackgroundError` when no input or no usable background exists.
     """
-    from .infer.images import unique_stems
+    from ...infer.images import unique_stems
 
     t0 = time.perf_counter()
     out_dir = Path(out_dir)
@@ -305,7 +305,7 @@ def run(inputs: Sequence[str | Path], backgrounds: str | Path, out_dir: str | Pa
         if p is not None and p.is_file() and len(files) > 1:
             raise BackgroundError(f"{p}: a single {what} file needs a single input image; pass a folder")
     if method == "selfie" and fg_path is None:  # a missing or changed model file stops the batch at once
-        from .nets.selfie_segmentation import SegmenterModelError, selfie_segmentation
+        from ...nets.selfie_segmentation import SegmenterModelError, selfie_segmentation
 
         try:
             selfie_segmentation()

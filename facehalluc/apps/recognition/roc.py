@@ -35,7 +35,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..utils.match import pearson_pairs, pearson_rows
+from ...utils.match import pearson_pairs, pearson_rows
 
 
 # ----------------------------------------------------------------------------------------- scores

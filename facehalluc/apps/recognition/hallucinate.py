@@ -27,9 +27,9 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from ..utils.atomic import atomic_path
-from ..utils.image import read_image, to_float, to_uint8
-from ..weights import sha256_file
+from ...utils.atomic import atomic_path
+from ...utils.image import read_image, to_float, to_uint8
+from ...weights import sha256_file
 from .data import iter_blocks, resize_uint8
 
 FINGERPRINT_FILES = ("config.yaml", "generator.weights.h5", "manifest.json", "generator.fp16.npz",
@@ -38,7 +38,7 @@ FINGERPRINT_FILES = ("config.yaml", "generator.weights.h5", "manifest.json", "ge
 
 def model_fingerprint(spec: str | Path) -> tuple[str, str]:
     """(resolved path, fingerprint) of a ``--model`` value: sha256 over its weight / config files."""
-    from ..store.spec import resolve_model
+    from ...store.spec import resolve_model
 
     path = resolve_model(str(spec))  # "default" -> the shipped folder, anything else -> Path(spec)
     if not path.exists():
@@ -66,7 +66,7 @@ def hallucinate_to_cache(data: str | Path, rows: np.ndarray, model: str | Path, 
     generator draws copy ``sample`` of dataset row r with noise ``default_rng((seed, sample, r))``."""
     from tqdm import tqdm
 
-    from ..infer import load_hallucinator
+    from ...infer import load_hallucinator
 
     rows = np.asarray(rows, np.int64)
     t0 = time.perf_counter()

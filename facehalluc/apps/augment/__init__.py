@@ -52,8 +52,8 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from .utils.atomic import atomic_write_text
-from .utils.image import write_image
+from ...utils.atomic import atomic_write_text
+from ...utils.image import write_image
 
 JOURNAL = ".augment_journal.jsonl"
 STATE = ".augment_state.json"
@@ -76,7 +76,7 @@ def model_path(spec: str) -> Path:
     """``--model`` value -> an existing run directory, packed model or SavedModel path, resolved by
     :func:`facehalluc.store.spec.resolve_model`; when this installation lacks the shipped model, or the
     path does not exist, an :class:`AugmentError` says what is missing."""
-    from .store.spec import ShippedModelError, resolve_model
+    from ...store.spec import ShippedModelError, resolve_model
 
     try:
         path = resolve_model(spec)
@@ -100,7 +100,7 @@ def plan(src: Path, limit: int | None = None) -> list[Job]:
     """Input photos (sorted, the first ``limit``) and their output names: same relative folder, file
     stem + ``.png``; stems that collide within a folder (``a.jpg``, ``a.png``) get the extension
     appended (``a_png.png``) for all but the first."""
-    from .data.prepare import discover
+    from ...data.prepare import discover
 
     jobs: list[Job] = []
     taken: set[str] = set()
@@ -154,16 +154,16 @@ def _remove_temporaries(out: Path) -> int:
 # ---------------------------------------------------------------------------------- preprocessing
 @functools.lru_cache(maxsize=1)
 def _worker_preprocessor(cfg_json: str):
-    from .config import PreprocessConfig
-    from .preprocess import FacePreprocessor
+    from ...config import PreprocessConfig
+    from ...preprocess import FacePreprocessor
 
     return FacePreprocessor(PreprocessConfig(**json.loads(cfg_json)))
 
 
 def _align(pre, root: Path, job: Job) -> tuple[Job, Any]:
     """(job, (masked float32, mask float32)) or (job, (code, message)) for a skipped photo."""
-    from .infer.preprocessing import align_photo
-    from .preprocess import LandmarkModelError, PreprocessError
+    from ...infer.preprocessing import align_photo
+    from ...preprocess import LandmarkModelError, PreprocessError
 
     try:
         face = align_photo(pre, root / job.source)
@@ -188,7 +188,7 @@ def _aligned_stream(jobs: Sequence[Job], root: Path, pcfg, workers: int) -> Iter
     if not jobs:
         return
     if workers <= 0:
-        from .preprocess import FacePreprocessor
+        from ...preprocess import FacePreprocessor
 
         pre = FacePreprocessor(pcfg)
         for job in jobs:
@@ -237,7 +237,7 @@ def augment(model, src: str | Path, out: str | Path, *, workers: int = 0, resume
     """
     from tqdm import tqdm
 
-    from .infer.engine import name_seed
+    from ...infer.engine import name_seed
 
     t0 = time.perf_counter()
     src, out = Path(src), Path(out)
@@ -407,10 +407,10 @@ def main(argv: list[str] | None = None) -> int:
     if not Path(args.src).is_dir():
         print(f"augment: --src {args.src}: source folder not found", file=sys.stderr)
         return 2
-    from .utils.quiet import quiet_tensorflow
+    from ...utils.quiet import quiet_tensorflow
 
     quiet_tensorflow()
-    from .infer.engine import ModelPathError, load_hallucinator
+    from ...infer.engine import ModelPathError, load_hallucinator
 
     try:
         model = load_hallucinator(resolved, args.weights)

@@ -11,8 +11,8 @@ import sys
 import threading
 import webbrowser
 
-from ..infer.paste import DEFAULT_FEATHER
-from ..utils.quiet import quiet_tensorflow
+from ...infer.paste import DEFAULT_FEATHER
+from ...utils.quiet import quiet_tensorflow
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -41,8 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.max_upload_mb <= 0:
         print("facehalluc.app: --max-upload-mb must be positive", file=sys.stderr)
         return 2
-    from ..infer.engine import ModelPathError, load_hallucinator
-    from ..preprocess import LandmarkModelError
+    from ...infer.engine import ModelPathError, load_hallucinator
+    from ...preprocess import LandmarkModelError
     from .server import make_server
     from .service import HallucinationService
 
