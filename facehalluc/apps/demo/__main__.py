@@ -1,4 +1,4 @@
-"""``python -m facehalluc.demo`` (:mod:`facehalluc.demo.cli`)."""
+"""``python -m facehalluc.apps.demo`` (:mod:`.cli`; the documented command is ``python -m facehalluc.demo``)."""
 import sys
 
 from .cli import main

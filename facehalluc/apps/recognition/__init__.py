@@ -6,7 +6,9 @@
 * :mod:`.hallucinate` — the generator's copies of the training faces, cached.
 * :mod:`.train` — one seeded training run and feature extraction.
 * :mod:`.report` — aggregation over seeds, the Table 2 layout, figures.
-* :mod:`.experiment` — the command line (``python -m facehalluc.recognition.experiment``).
+* :mod:`.experiment` — the whole Table 2 experiment (:func:`~.experiment.run_experiment`).
+* :mod:`.cli` — its command line (``python -m facehalluc.recognition.experiment``, or
+  ``python -m facehalluc.apps.recognition``).
 """
 from .roc import (Pairs, Roc, auc, eer, pair_scores, pearson_scores, roc_curve, summarize, tpr_at_fpr,
                   verification_pairs)
