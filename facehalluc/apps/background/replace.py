@@ -1,4 +1,5 @@
-"""One image: face mask, person segmentation, blending (:func:`replace_background`; :mod:`facehalluc.apps.background`)."""
+"""One image: face mask, person segmentation, blending (:func:`replace_background`; steps 1-4 of
+:mod:`facehalluc.apps.background`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass

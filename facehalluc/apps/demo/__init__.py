@@ -16,9 +16,9 @@ generator; ``--export`` also exports it as a SavedModel, reloads it with TensorF
    ``--data DIR`` (e.g. ``../shared/data/lfw --limit 400``): ``facehalluc.data.prepare`` on the folder,
    with an identity-disjoint validation split (unseen people).
 2. **Train** the ``tiny`` preset (widths / 16) for ``--steps`` steps with the package's one training
-   driver, :func:`facehalluc.train.run.train` (``--eager``: its ``run_eagerly`` option).  Loss terms whose frozen networks have no converted
-   weights are switched off (``weights.on_missing=disable``), never trained against random networks;
-   ``--set`` overrides anything.
+   driver, :func:`facehalluc.train.run.train` (``--eager``: its ``run_eagerly`` option).  Loss terms whose
+   frozen networks have no converted weights are switched off (``weights.on_missing=disable``), never
+   trained against random networks; ``--set`` overrides anything.
 3. **Hallucinate** the held-out faces with the saved run directory (``load_generator``).
 4. **Export** a SavedModel, reload it with ``tf.saved_model.load`` and compare with the Keras model.
 5. Write ``OUT/contact_sheet.png``, ``OUT/report.md`` and ``OUT/report.json``.
