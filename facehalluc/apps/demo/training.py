@@ -2,7 +2,6 @@
 export and check (:mod:`facehalluc.apps.demo`)."""
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import shutil
@@ -61,9 +60,8 @@ def train(cfg: Config, h5: Path, run_dir: Path, steps: int, eager: bool = False)
 
     source = DataSource(lambda seed: make_dataset(h5, cfg, split="train", repeat=True, seed=seed),
                         steps_per_epoch=steps // chunks, description=f"{h5} (train)")
-    run_training(dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, epochs=chunks)), run_dir, source,
-                 epochs=chunks, steps_per_epoch=steps // chunks, verbose=0, extra_callbacks=[_Log()],
-                 run_eagerly=eager)
+    run_training(cfg, run_dir, source, epochs=chunks, steps_per_epoch=steps // chunks, verbose=0,
+                 extra_callbacks=[_Log()], run_eagerly=eager)
     seconds = time.perf_counter() - t0
     return {"seconds": seconds, "steps": steps, "steps_per_chunk": steps // chunks,
             "first": history[0], "final": history[-1]}
