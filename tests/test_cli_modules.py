@@ -44,3 +44,12 @@ def test_the_checks_catch_a_library_module_with_argparse(graph, tmp_path):
     assert graph.room_of("facehalluc.apps.web.server") == "apps.web"
     assert graph.room_of("facehalluc.apps.web.__main__") == "apps.web:cli"
     assert graph.room_of("facehalluc.evaluate.cli.thing") == "evaluate:cli"
+
+
+def test_each_app_is_a_room_and_no_app_imports_another(graph, repo_root):
+    edges = graph.room_graph(repo_root / "facehalluc")
+    apps = {r for r in edges if r.startswith("apps.") and not r.endswith(":cli")}
+    assert apps == {"apps.augment", "apps.background", "apps.demo", "apps.recognition", "apps.web"}
+    for app in apps:
+        assert not {d for d in edges[app] if d.startswith("apps.")}, (app, sorted(edges[app]))
+    assert "train" in edges["apps.demo"]  # the demo trains through train.run.train
