@@ -13,11 +13,11 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["facehalluc", "facehalluc.*"]),
     # every data file is declared in package_data below (no include_package_data: with it, setuptools warns
-    # "Package would be ignored" for the data folders app/static, segment/data and store/shipped)
+    # "Package would be ignored" for the data folders apps/web/static, segment/data and store/shipped)
     # the shipped generator (docs/model_card.md): float16 weights, config, manifest with the sha256
     package_data={"facehalluc.store": ["shipped/*.npz", "shipped/*.yaml", "shipped/*.json", "shipped/*.png"],
-                  # the web page of `python -m facehalluc.app` (docs/app.md)
-                  "facehalluc.app": ["static/*.html"],
+                  # the web page of `python -m facehalluc.app` (facehalluc.apps.web; docs/app.md)
+                  "facehalluc.apps.web": ["static/*.html"],
                   # MediaPipe's selfie segmentation network (Apache-2.0), read by facehalluc.nets.selfie_segmentation
                   "facehalluc.segment": ["data/*.tflite", "data/NOTICE", "data/LICENSE-mediapipe.txt"]},
     install_requires=[

@@ -25,7 +25,7 @@ BACKGROUNDS = ("coffee.png", "rocket.jpg", "chelsea.png", "motorcycle_left.png",
 
 
 def main() -> int:
-    from facehalluc.background import estimate_foreground, replace_background
+    from facehalluc.apps.background import estimate_foreground, replace_background
     from facehalluc.segment.person import segment_foreground
     from facehalluc.config import load_config
     from facehalluc.data.prepare import discover

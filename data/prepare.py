@@ -3,7 +3,8 @@
 
     python data/prepare.py --src ../shared/data/lfw --out work_data/lfw.h5 --workers 2
 
-See docs/preprocessing.md; all logic lives in facehalluc.data.prepare.
+See docs/preprocessing.md; all logic lives in facehalluc.data.prepare (its
+command line in facehalluc.data.cli.prepare).
 """
 import sys
 from pathlib import Path
@@ -14,6 +15,6 @@ from facehalluc.utils.quiet import quiet_tensorflow  # noqa: E402
 
 if __name__ == "__main__":
     quiet_tensorflow()
-    from facehalluc.data.prepare import main
+    from facehalluc.data.cli.prepare import main
 
     sys.exit(main())

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from facehalluc.evaluate import baselines as B
+from facehalluc.evaluate.cli.baselines import main as baselines_main
 from facehalluc.evaluate import offline as O
 from facehalluc.evaluate.images import load_image, load_masks
 
@@ -25,7 +26,7 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[str
     with h5py.File(h5, "r") as f:
         arrays = {k: f[k][()] for k in ("aligned", "masked", "mask", "split")}
     assert (arrays["split"] == 0).sum() == 8 and (arrays["split"] == 1).sum() == 4
-    assert B.main(["--data", str(h5), "--split", "val", "--out", str(tmp / "out"), "--quiet",
+    assert baselines_main(["--data", str(h5), "--split", "val", "--out", str(tmp / "out"), "--quiet",
                    "--grid", str(tmp / "grid.png"), "--grid-n", "3"]) == 0
     return h5, tmp / "out", arrays
 
@@ -92,12 +93,12 @@ def test_sample_indices_sorted_by_source(tiny) -> None:  # type: ignore[no-untyp
 def test_errors_and_stale_outputs(tiny, tmp_path: Path,  # type: ignore[no-untyped-def]
                                   capsys: pytest.CaptureFixture[str]) -> None:
     h5, out, _ = tiny
-    assert B.main(["--data", str(h5), "--out", str(tmp_path / "o"), "--methods", "magic", "--quiet"]) == 2
+    assert baselines_main(["--data", str(h5), "--out", str(tmp_path / "o"), "--methods", "magic", "--quiet"]) == 2
     assert "unknown methods ['magic']" in capsys.readouterr().err
     # a second run with fewer faces into the same folder would leave unpaired stale images: refused
-    assert B.main(["--data", str(h5), "--out", str(out), "--limit", "2", "--quiet"]) == 2
+    assert baselines_main(["--data", str(h5), "--out", str(out), "--limit", "2", "--quiet"]) == 2
     assert "would break the pairing" in capsys.readouterr().err
-    assert B.main(["--data", str(tmp_path / "none.h5"), "--out", str(tmp_path / "o"), "--quiet"]) == 2
+    assert baselines_main(["--data", str(tmp_path / "none.h5"), "--out", str(tmp_path / "o"), "--quiet"]) == 2
 
 
 # ------------------------------------------------------------------------------------- L1 outside the mask
@@ -240,7 +241,7 @@ def test_radial_spectrum_of_a_pure_cosine() -> None:
 # ------------------------------------------------------------------------------------- evaluate.py + table
 def test_evaluate_and_cpu_table_on_baselines(tiny, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from facehalluc.evaluate.cli import main as evaluate
-    from facehalluc.evaluate.table import main as table
+    from facehalluc.evaluate.cli.table import main as table
 
     _, out, a = tiny
     res = []

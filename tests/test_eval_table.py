@@ -10,7 +10,8 @@ import pytest
 from facehalluc.evaluate import paper_numbers as P
 from facehalluc.evaluate.results import (EvaluationResult, MetricResult, ResultFileError, load_result,
                                          save_result)
-from facehalluc.evaluate.table import build_rows, main, render_markdown, write_table
+from facehalluc.evaluate.cli.table import main
+from facehalluc.evaluate.table import build_rows, render_markdown, write_table
 
 from conftest import SHARED
 

@@ -16,7 +16,8 @@ from PIL import Image
 
 from facehalluc.config import PreprocessConfig, load_config
 from facehalluc.data import check_file, read_arrays
-from facehalluc.data.prepare import PrepareError, PrepareInterrupted, discover, main, prepare_dataset
+from facehalluc.data.cli.prepare import main
+from facehalluc.data.prepare import PrepareError, PrepareInterrupted, discover, prepare_dataset
 from facehalluc.preprocess import (FacePreprocessor, LandmarkModelError, NoFaceError, PreprocessError,
                                    UnreadableImageError, default_landmark_model_path, eye_centres, eye_targets,
                                    hull_mask, load_rgb, mirror_landmarks, similarity_from_eyes,

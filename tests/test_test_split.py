@@ -53,7 +53,7 @@ def test_add_test_split_moves_only_held_out_faces_and_is_idempotent(tmp_path):
 
 
 def test_add_test_split_cli(tmp_path, capsys):
-    from facehalluc.data.split import main
+    from facehalluc.data.cli.split import main
 
     p = _old_file(tmp_path / "old.h5")
     assert main(["add-test", str(p)]) == 0

@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    from facehalluc.app import HallucinationService, serve_in_thread
+    from facehalluc.apps.web import HallucinationService, serve_in_thread
     from facehalluc.app.browser import headless_chromium
     from facehalluc.infer import load_hallucinator
 

@@ -52,7 +52,7 @@ def main() -> int:
     import matplotlib.pyplot as plt
     from PIL import Image
 
-    from facehalluc.background import detect_face_mask, replace_background
+    from facehalluc.apps.background import detect_face_mask, replace_background
     from facehalluc.data.split import identity_lists
 
     test_ids = set(identity_lists(args.h5).get("test", []))

@@ -13,9 +13,7 @@ final numbers only.
 """
 from __future__ import annotations
 
-import argparse
 import hashlib
-import sys
 from pathlib import Path
 from typing import Literal, Sequence
 
@@ -98,23 +96,7 @@ def identity_lists(path: str | Path) -> dict[str, list[str]]:
     return {k: sorted({i for i, s in zip(ids, split) if s == c}) for k, c in names.items() if (split == c).any()}
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m facehalluc.data.split",
-                                 description="Add the test split to a prepared dataset file (in place).")
-    sub = ap.add_subparsers(dest="cmd", required=True)
-    a = sub.add_parser("add-test", help="divide the held-out identities into val and test; train unchanged")
-    a.add_argument("file")
-    a.add_argument("--test-share", type=float, default=DEFAULT_TEST_SHARE,
-                   help=f"share of the held-out (val) identities that goes to test (default {DEFAULT_TEST_SHARE})")
-    args = ap.parse_args(argv)
-    try:
-        counts = add_test_split(args.file, args.test_share)
-    except (OSError, ValueError) as e:
-        print(f"facehalluc.data.split: error: {e}", file=sys.stderr)
-        return 2
-    print(f"{args.file}: {counts['train']} train / {counts['val']} val / {counts['test']} test faces")
-    return 0
+if __name__ == "__main__":  # the command line: facehalluc.data.cli.split
+    from .cli.split import main
 
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    raise SystemExit(main())

@@ -1,6 +1,8 @@
-"""``python -m facehalluc.demo`` (:mod:`facehalluc.demo.cli`)."""
+"""Moved to :mod:`facehalluc.apps.demo.cli`; kept so ``python -m facehalluc.demo`` works."""
 import sys
 
-from .cli import main
+from ..apps.demo.cli import main
+
+__moved_to__ = "facehalluc.apps.demo.cli"
 
 sys.exit(main())

@@ -13,13 +13,9 @@ docs come from the result file this command writes.
 """
 from __future__ import annotations
 
-import argparse
-import json
-import sys
 import tempfile
-import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -77,34 +73,7 @@ def score(lfw: Path, lpips_dir: Path, n: int = 48, cache: Path | None = None) ->
             "median_fill_keeps_face_pixels": face_kept}
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    from facehalluc.utils.quiet import quiet_tensorflow
+if __name__ == "__main__":  # the command line: facehalluc.evaluate.cli.heldout_photos
+    from facehalluc.evaluate.cli.heldout_photos import main
 
-    argv = list(sys.argv[1:] if argv is None else argv)
-    ap = argparse.ArgumentParser(prog="python -m facehalluc.evaluate.heldout_photos", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--lfw", type=Path, required=True, help="LFW deep-funneled folder (one folder per person)")
-    ap.add_argument("--lpips", type=Path, required=True, help="folder with lpips_v0.1_alex.pth and "
-                                                             "alexnet_features_torchvision.pth")
-    ap.add_argument("--n", type=int, default=48)
-    ap.add_argument("--out", type=Path, help="result JSON")
-    args = ap.parse_args(argv)
-    quiet_tensorflow()
-    res = score(args.lfw, args.lpips, args.n)
-    print(f"LPIPS v0.1 on {res['n']} held-out LFW photos: shipped model {res['mean_model']:.4f}, median fill "
-          f"{res['mean_median_fill']:.4f}; model better on {res['model_better']} of {res['n']}")
-    if args.out:
-        from facehalluc.utils.provenance import git_state, library_versions, machine
-
-        res = {"command": "python -m facehalluc.evaluate.heldout_photos " + " ".join(argv), "git": git_state(),
-               "libraries": library_versions(), "machine": machine(),
-               "date": time.strftime("%Y-%m-%d", time.gmtime()), **res}
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text("{\n" + ",\n".join(f" {json.dumps(k)}: {json.dumps(v)}" for k, v in res.items())
-                            + "\n}\n")
-        print(f"wrote {args.out}")
-    return 0
-
-
-if __name__ == "__main__":
     raise SystemExit(main())

@@ -10,9 +10,7 @@ K columns for each style-noise model, sample j of grid row i drawn with ``defaul
 """
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
-from typing import Sequence
 
 import h5py
 import numpy as np
@@ -76,27 +74,7 @@ def model_grid(h5: str | Path, models: dict[str, str | Path], path: str | Path, 
     return figure_grid(cols, path, labels, title or f"{Path(h5).name}, {split}: first {n} faces by source path")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m facehalluc.evaluate.model_grid", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", required=True)
-    ap.add_argument("--model", action="append", required=True, metavar="[NAME=]RUN_DIR|SAVEDMODEL")
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--baselines", help="folder written by facehalluc.evaluate.baselines (adds its fills)")
-    ap.add_argument("--blocks", action="store_true", help="one model: every block's output")
-    ap.add_argument("--n", type=int, default=8)
-    ap.add_argument("--split", default="val", choices=("train", "val", "test"))
-    ap.add_argument("--samples", type=int, default=1, metavar="K", help="K columns per style-noise model")
-    ap.add_argument("--seed", type=int, default=0, help="noise seed of --samples")
-    args = ap.parse_args(argv)
-    models = {}
-    for m in args.model:
-        name, _, run = m.rpartition("=")
-        models[name or Path(run).name] = run
-    print(model_grid(args.data, models, args.out, args.n, args.split, args.baselines, args.blocks,
-                     samples=args.samples, seed=args.seed))
-    return 0
+if __name__ == "__main__":  # the command line: facehalluc.evaluate.cli.model_grid
+    from facehalluc.evaluate.cli.model_grid import main
 
-
-if __name__ == "__main__":  # pragma: no cover
     raise SystemExit(main())

@@ -12,10 +12,6 @@ For the faces of one split it reports, for :func:`facehalluc.evaluate.realism.ns
 """
 from __future__ import annotations
 
-import argparse
-import json
-import sys
-from pathlib import Path
 
 import numpy as np
 
@@ -41,35 +37,7 @@ def floors(aligned: np.ndarray, masks: np.ndarray, median: np.ndarray | None = N
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m facehalluc.evaluate.realism_floors", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", required=True, help="prepared dataset .h5")
-    ap.add_argument("--split", default="val", choices=("train", "val", "test"))
-    ap.add_argument("--limit", type=int, default=None)
-    ap.add_argument("--out", required=True, help="result JSON")
-    args = ap.parse_args(argv)
-    from facehalluc.data import read_arrays
-    from facehalluc.utils.atomic import atomic_write_text
+if __name__ == "__main__":  # the command line: facehalluc.evaluate.cli.realism_floors
+    from facehalluc.evaluate.cli.realism_floors import main
 
-    arr = read_arrays(args.data, args.split)
-    n = len(arr.aligned) if args.limit is None else min(args.limit, len(arr.aligned))
-    median = None
-    try:
-        from facehalluc.store.packed import read_train_median
-
-        median = read_train_median()
-    except Exception as e:  # noqa: BLE001 - the median row is optional
-        print(f"realism_floors: no median fill row ({e})", file=sys.stderr)
-    res = floors(arr.aligned[:n], arr.mask[:n], median)
-    doc = {"data": str(args.data), "split": args.split, "n": n, "command": " ".join(["python -m",
-           "facehalluc.evaluate.realism_floors", *(argv if argv is not None else sys.argv[1:])]), "rows": res}
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(Path(args.out), json.dumps(doc, indent=2) + "\n")
-    for k, v in res.items():
-        print(f"{k:16s} nss_fd {v['nss_fd']:8.2f}   contrast_ratio {v['contrast_ratio']:.3f}")
-    return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    raise SystemExit(main())

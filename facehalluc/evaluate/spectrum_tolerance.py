@@ -9,8 +9,6 @@ background spectrum indistinguishable from real photos' at this sample size.
 """
 from __future__ import annotations
 
-import argparse
-from typing import Sequence
 
 import h5py
 import numpy as np
@@ -50,21 +48,7 @@ def real_vs_real(h5: str, draws: int = 5, boot: int = 200, seed: int = 0) -> dic
     return out
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m facehalluc.evaluate.spectrum_tolerance", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", required=True)
-    ap.add_argument("--draws", type=int, default=5)
-    ap.add_argument("--boot", type=int, default=200)
-    args = ap.parse_args(argv)
-    r = real_vs_real(args.data, args.draws, args.boot)
-    for band in ("hf", "mid"):
-        d = np.asarray(r[f"train_vs_val_{band}"])
-        b = np.percentile(r[f"boot_{band}"], [2.5, 97.5])
-        print(f"{band}: train-vs-val real sets {', '.join(f'{x:+.2f}' for x in d)} dB (max |.| {np.abs(d).max():.2f}); "
-              f"val bootstrap 95% [{b[0]:+.2f}, {b[1]:+.2f}] dB")
-    return 0
+if __name__ == "__main__":  # the command line: facehalluc.evaluate.cli.spectrum_tolerance
+    from facehalluc.evaluate.cli.spectrum_tolerance import main
 
-
-if __name__ == "__main__":  # pragma: no cover
     raise SystemExit(main())

@@ -17,11 +17,9 @@ computed -- and writes ``cpu.md``, ``cpu.csv`` and, when the results hold spectr
 """
 from __future__ import annotations
 
-import argparse
 import csv
 import io
 import re
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -321,26 +319,7 @@ def write_table(result_paths: Sequence[str | Path], layout: str, out_dir: str | 
     return written
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m facehalluc.evaluate.table", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("results", nargs="+", help="result JSON files written by evaluate.py (--layout cpu: also "
-                                               "folders of them and *_per_image.csv files)")
-    ap.add_argument("--layout", choices=sorted([*LAYOUTS, CPU_LAYOUT]), default="table1",
-                    help="table1, table6 (beside the paper's numbers) or cpu ('Table 1 at CPU scale')")
-    ap.add_argument("--out", default="tables", help="output folder (default: tables)")
-    ap.add_argument("--no-plot", action="store_true", help="skip the bar chart")
-    args = ap.parse_args(argv)
-    try:
-        written = write_table(args.results, args.layout, args.out, plot=not args.no_plot)
-    except (ResultFileError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    sys.stdout.write(written["md"].read_text())
-    for kind, p in written.items():
-        print(f"wrote {kind}: {p}")
-    return 0
+if __name__ == "__main__":  # the command line: facehalluc.evaluate.cli.table
+    from facehalluc.evaluate.cli.table import main
 
-
-if __name__ == "__main__":
     raise SystemExit(main())

@@ -1,15 +1,7 @@
-"""Face recognition with hallucinated data augmentation (paper §4.4, Table 2).
+"""Moved to :mod:`facehalluc.apps.recognition`; kept so old imports and commands work (the old import path)."""
+from ..apps import recognition as _m0
+from ..apps.recognition import *  # noqa: F401,F403
+from ..utils.moved import forward
 
-* :mod:`.roc` — Pearson match scores, verification pairs, ROC, TPR@FPR, AUC, EER (definitions there).
-* :mod:`.model` — the identity-classification CNN (small ResNet, or ResNet-50 at paper scale).
-* :mod:`.data` — training / test face selection from a prepared HDF5 dataset.
-* :mod:`.hallucinate` — the generator's copies of the training faces, cached.
-* :mod:`.train` — one seeded training run and feature extraction.
-* :mod:`.report` — aggregation over seeds, the Table 2 layout, figures.
-* :mod:`.experiment` — the command line (``python -m facehalluc.recognition.experiment``).
-"""
-from .roc import (Pairs, Roc, auc, eer, pair_scores, pearson_scores, roc_curve, summarize, tpr_at_fpr,
-                  verification_pairs)
-
-__all__ = ["Pairs", "Roc", "auc", "eer", "pair_scores", "pearson_scores", "roc_curve", "summarize",
-           "tpr_at_fpr", "verification_pairs"]
+__moved_to__ = "facehalluc.apps.recognition"
+__getattr__ = forward(__name__, _m0)

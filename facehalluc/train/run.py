@@ -208,7 +208,7 @@ def train(cfg: Config, run_dir: str | Path, data: str | Path | DataSource, *, ep
           steps_per_epoch: int | None = None, resume: bool = False, verbose: int | str = "auto",
           nets: LossNetworks | None = None,
           extra_callbacks: list[keras.callbacks.Callback] | None = None,
-          init_from: str | Path | None = None) -> TrainResult:
+          init_from: str | Path | None = None, run_eagerly: bool = False) -> TrainResult:
     """Trains ``cfg`` into ``run_dir`` (see docs/training.md for the layout).
 
     Args:
@@ -222,6 +222,8 @@ def train(cfg: Config, run_dir: str | Path, data: str | Path | DataSource, *, ep
         init_from: ``"default"``, a run directory or a packed folder: a fresh run starts its generator from
             those weights (discriminators and optimizers fresh; see :mod:`facehalluc.train.init_from`).
             Ignored when resuming (the checkpoint holds the generator).
+        run_eagerly: compile the train step with ``run_eagerly=True`` (no graph tracing: faster for a
+            handful of steps, slower per step; the demo's ``--eager``).  Default off.
 
     Raises:
         facehalluc.weights.MissingWeightsError: converted LPIPS / VGG-Face weights are missing and
@@ -255,7 +257,7 @@ def train(cfg: Config, run_dir: str | Path, data: str | Path | DataSource, *, ep
     progress: dict[str, Any] = {}  # last completed global step and the chief's checkpoint, for WorkerLost
     try:
         return _train(cfg, run_dir, data, steps_per_epoch, resume, verbose, nets, t0, extra_callbacks or [],
-                      progress, init_from, changed, f"precision {policy} ({why})")
+                      progress, init_from, changed, f"precision {policy} ({why})", run_eagerly)
     except Exception as e:  # noqa: BLE001 - a peer's death surfaces as an aborted / failed collective
         if cfg.train.strategy == "multiworker" and is_worker_failure(e) and not isinstance(e, WorkerLost):
             raise _worker_lost(e, progress.get("step"), progress.get("ckpt")) from e
@@ -268,7 +270,7 @@ def _train(cfg: Config, run_dir: Path, data: str | Path | DataSource, steps_per_
            resume: bool, verbose: int | str, nets: LossNetworks | None, t0: float,
            extra_callbacks: list[keras.callbacks.Callback], progress: dict[str, Any],
            init_from: str | Path | None = None, changed: list[str] | None = None,
-           precision: str = "") -> TrainResult:
+           precision: str = "", run_eagerly: bool = False) -> TrainResult:
     strategy = make_strategy(cfg.train.strategy, cfg.train.cluster_join_timeout_s)
     xla = fastpath.train_xla(cfg.train.xla, width_divisor=cfg.model.width_divisor)
     use_xla = xla.on
@@ -334,7 +336,8 @@ def _train(cfg: Config, run_dir: Path, data: str | Path | DataSource, steps_per_
                 for a, b in zip(trainer.disc_list[0].weights, discs[stage_res[0]].weights):
                     b.assign(a)
             trainer = GANTrainer(generator, discs, cfg, nets, name=f"gan_stage_{s}")
-            trainer.compile(*make_optimizers(cfg), jit_compile=use_xla)
+            trainer.compile(*make_optimizers(cfg), jit_compile=use_xla and not run_eagerly,
+                            run_eagerly=run_eagerly)
             trainer.build_optimizers()
             if saved is not None and saved.stage == s:
                 state = restore_checkpoint(ckpt, trainer) if chief else saved

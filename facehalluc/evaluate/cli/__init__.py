@@ -12,6 +12,9 @@ Writes the result JSON, ``<stem>_per_image.csv`` and ``<stem>_<metric>_best_wors
 ``<stem>_spectrum.csv/.png`` with the spectrum proxy).  The offline proxies (``--proxies``) are labelled
 measures that are not the paper's: see facehalluc.evaluate.offline and docs/evaluation.md.
 """
+# This package holds every command line of facehalluc.evaluate (the library modules import no argparse):
+# this module is evaluate.py's; cli/<name>.py is `python -m facehalluc.evaluate.<name>`'s (baselines,
+# heldout_photos, model_grid, realism_floors, sampling, spectrum_tolerance, table).
 from __future__ import annotations
 
 import argparse
