@@ -16,7 +16,8 @@ import pytest
 
 import keras  # noqa: E402
 
-REPO = Path(__file__).resolve().parent.parent
+from support.paths import REPO
+
 
 
 @pytest.fixture(scope="module")

@@ -287,6 +287,6 @@ def test_module_entry_point(faces, tmp_path):
     bg = _save(tmp_path / "bg.png", np.full((50, 70, 3), 200, np.uint8))
     r = subprocess.run([sys.executable, "-m", "facehalluc.background", "--input", str(img), "--background", str(bg),
                         "--output", str(tmp_path / "o")], capture_output=True, text=True,
-                       cwd=Path(__file__).resolve().parent.parent, timeout=300)
+                       cwd=Path(__file__).resolve().parents[2], timeout=300)
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "o" / "x.png").is_file() and "background replaced in 1/1" in r.stdout

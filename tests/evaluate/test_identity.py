@@ -9,7 +9,7 @@ import pytest
 from facehalluc.evaluate import identity as I
 from facehalluc.evaluate.images import load_image
 
-from conftest import SHARED
+from support.paths import SHARED
 
 PAIRS = SHARED / "data" / "lfw-protocol" / "pairsDevTest.txt"
 

@@ -12,7 +12,7 @@ from facehalluc.evaluate.results import (EvaluationResult, MetricResult, ResultF
                                          save_result)
 from facehalluc.evaluate.table import build_rows, main, render_markdown, write_table
 
-from conftest import SHARED
+from support.paths import SHARED
 
 PAPER = SHARED / "paper"
 

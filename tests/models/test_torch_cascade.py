@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import REPO
+from support.paths import REPO
 
 torch = pytest.importorskip("torch", reason="PyTorch is the optional 'bench' extra (pip install .[bench])")
 sys.path.insert(0, str(REPO / "benchmarks"))

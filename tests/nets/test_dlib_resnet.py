@@ -13,7 +13,7 @@ from facehalluc.config import load_config
 from facehalluc.nets import dlib_resnet as R
 from facehalluc.nets.dlib_format import DlibFormatError
 
-from conftest import SHARED
+from support.paths import SHARED
 
 import dlib  # noqa: E402 - a hard dependency (dlib-bin): a broken install fails, not skips
 DAT = R.installed_dat_path()

@@ -22,7 +22,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-FIXTURE = Path(__file__).parent / "fixtures" / "selfie_reference.npz"
+from support.paths import FIXTURES, REPO
+
+FIXTURE = FIXTURES / "selfie_reference.npz"
 MAX_ABS = 1e-3  # 10x the largest measured difference (1.04e-4), see the module docstring
 MEAN_ABS = 2e-5  # 10x the largest measured mean difference (1.6e-6)
 
@@ -281,7 +283,7 @@ def test_model_licence_and_notice_ship_as_package_data():
 
     from facehalluc.nets.selfie_segmentation import MODEL_FILE
 
-    root = Path(__file__).resolve().parent.parent
+    root = REPO
     tree = ast.parse((root / "setup.py").read_text())
     data = next(kw.value for node in ast.walk(tree) if isinstance(node, ast.Call)
                 for kw in node.keywords if kw.arg == "package_data")

@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 
-from train_helpers import small_config, synthetic_source
+from support.train_helpers import small_config, synthetic_source
 
 PROJ = ["loss.use_adv=true", "loss.adv_kind=projected", "loss.adv_resolutions=(32,)", "weights.allow_random=true",
         "loss.lambda_adv=0.1", "loss.lambda_fm=0.1", "loss.adv_ramp_steps=4", "model.pd_layers=(1,2,5)",

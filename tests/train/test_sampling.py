@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from train_helpers import small_config, synthetic_source
+from support.train_helpers import small_config, synthetic_source
 
 
 def _noise_cfg(extra=()):

@@ -1,6 +1,6 @@
 """Training: learning, kill -9 + resume, MirroredStrategy, NaN guard, ProGAN growth, CLI errors.
 
-Most tests use ``tiny`` at resolutions (8, 16) (tests/train_helpers.py): tracing the full five-block
+Most tests use ``tiny`` at resolutions (8, 16) (tests/support/train_helpers.py): tracing the full five-block
 train step takes about a minute on 2 CPU cores, so only the learning test uses all five blocks.
 """
 from __future__ import annotations
@@ -15,10 +15,8 @@ import h5py
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from train_helpers import small_config, synthetic_source  # noqa: E402
-
-REPO = Path(__file__).resolve().parent.parent
+from support.paths import REPO, TESTS
+from support.train_helpers import small_config, synthetic_source
 
 
 class StepRecorder:
@@ -88,7 +86,7 @@ _KILLED_RUN = r"""
 import os, signal, sys
 sys.path.insert(0, {tests!r})
 import keras
-from train_helpers import small_config, synthetic_source
+from support.train_helpers import small_config, synthetic_source
 from facehalluc.train.run import train
 
 class Kill(keras.callbacks.Callback):
@@ -116,7 +114,7 @@ def test_kill9_and_resume_matches_uninterrupted_run(tmp_path):
 
     # the same run, SIGKILLed right after step 7 (last checkpoint: step 6, mid-epoch 2)
     run = tmp_path / "killed"
-    code = _KILLED_RUN.format(tests=str(REPO / "tests"), kill_at=7, overrides=overrides, tmp=str(tmp_path),
+    code = _KILLED_RUN.format(tests=str(TESTS), kill_at=7, overrides=overrides, tmp=str(tmp_path),
                               run=str(run))
     proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=600,
                           env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
@@ -185,7 +183,7 @@ cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 sys.path.insert(0, {tests!r})
 import keras
-from train_helpers import small_config, synthetic_source
+from support.train_helpers import small_config, synthetic_source
 from facehalluc.losses import build_loss_networks
 from facehalluc.models import build_cascade
 from facehalluc.train.trainer import GANTrainer, build_discriminators, make_optimizers
@@ -214,7 +212,7 @@ print("RESULT" + json.dumps(out))
 
 
 def test_mirrored_strategy_two_cpu_devices_same_first_step(tmp_path):
-    code = _MIRRORED.format(tests=str(REPO / "tests"), tmp=str(tmp_path))
+    code = _MIRRORED.format(tests=str(TESTS), tmp=str(tmp_path))
     proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=600,
                           env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
     assert proc.returncode == 0, proc.stderr[-3000:]
