@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from facehalluc.nets import fid_inception as F
-from facehalluc.weights.torch_pickle import save_torch_file
+from support.torch_writer import save_torch_file
 
 
 @pytest.fixture(scope="module")
@@ -176,7 +176,7 @@ def test_full_inception_blocks_against_float64_numpy(model: keras.Model, state: 
     first-conv check above cannot see (it takes eps from the module); an average pool that counts the
     padding gives 1.7e-1 on Mixed_5b.
     """
-    import numpy_ref as N
+    from support import numpy_ref as N
 
     F.assign_state_dict(model, state)
     x = np.random.default_rng(9).random((1, 299, 299, 3), dtype=np.float32)

@@ -11,7 +11,8 @@ from numpy.lib.stride_tricks import sliding_window_view
 from facehalluc.config import load_config
 from facehalluc.nets import build_lpips, lpips_from_config
 from facehalluc.weights import convert
-from facehalluc.weights.torch_pickle import load_torch_file, save_torch_file
+from facehalluc.weights.torch_pickle import load_torch_file
+from support.lpips_files import write_synthetic_lpips_files
 
 ALEX = [(0, 4, 2), (3, 1, 2), (6, 1, 1), (8, 1, 1), (10, 1, 1)]  # torch index, stride, padding
 
@@ -54,23 +55,6 @@ def reference_lpips(img0: np.ndarray, img1: np.ndarray, alex: dict, lin: dict, v
 
 
 # ------------------------------------------------------------------------------------ fixtures
-def _synthetic_files(tmp: Path) -> tuple[Path, Path, Path]:
-    rng = np.random.default_rng(0)
-    shapes = {0: (64, 3, 11, 11), 3: (192, 64, 5, 5), 6: (384, 192, 3, 3), 8: (256, 384, 3, 3),
-              10: (256, 256, 3, 3)}
-    alex = {}
-    for idx, s in shapes.items():
-        fan_in = s[1] * s[2] * s[3]
-        alex[f"features.{idx}.weight"] = (rng.standard_normal(s) * np.sqrt(2.0 / fan_in)).astype(np.float32)
-        alex[f"features.{idx}.bias"] = (0.1 * rng.standard_normal(s[0])).astype(np.float32)
-    lins = {f"lin{k}.model.1.weight": rng.random((1, c, 1, 1)).astype(np.float32)
-            for k, c in enumerate((64, 192, 384, 256, 256))}
-    a = save_torch_file(alex, tmp / "alexnet_features_torchvision.pth")
-    l0 = save_torch_file(lins, tmp / "lpips_v0.0_alex.pth", legacy=True)
-    l1 = save_torch_file({k: v * 0.5 for k, v in lins.items()}, tmp / "lpips_v0.1_alex.pth", legacy=True)
-    return a, l0, l1
-
-
 @pytest.fixture(scope="module", params=["synthetic", "real"])
 def converted(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
     """(cache_dir, source files) after converting both versions with the weights tool."""
@@ -81,7 +65,7 @@ def converted(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
                  lpips_dir / "lpips_v0.1_alex.pth")
         force = False
     else:
-        files = _synthetic_files(tmp)
+        files = write_synthetic_lpips_files(tmp)
         force = True  # synthetic files do not match the official sha256
     cache = tmp / "cache"
     convert("lpips_alex_v0.0", [files[0], files[1]], cache=cache, force=force)
@@ -105,7 +89,7 @@ def _images(lfw: Path | None) -> tuple[np.ndarray, np.ndarray]:
 
 @pytest.fixture(scope="module")
 def images() -> tuple[np.ndarray, np.ndarray]:
-    from conftest import LFW
+    from support.paths import LFW
 
     return _images(LFW if LFW.is_dir() else None)
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from facehalluc.nets import pieapp as P
-from facehalluc.weights.torch_pickle import save_torch_file
+from support.torch_writer import save_torch_file
 
 SMALL = 32  # patch size of the small test variant (same layer layout, smaller fc1 inputs)
 

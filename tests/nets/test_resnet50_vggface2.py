@@ -9,6 +9,7 @@ import pytest
 
 from facehalluc.nets import resnet50_vggface2 as R
 from facehalluc.nets.resnet50_vggface2 import CaffeLayer
+from support.caffemodel_writer import write_caffemodel
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +68,7 @@ def test_caffemodel_roundtrip_and_conversion(tmp_path: Path, model: keras.Model,
                                              specs: list[R.ConvSpec]) -> None:
     rng = np.random.default_rng(0)
     layers, truth = _caffe_layers(specs, rng)
-    src = R.write_caffemodel(layers, tmp_path / R.SOURCE_FILENAME)
+    src = write_caffemodel(layers, tmp_path / R.SOURCE_FILENAME)
     back = R.read_caffemodel(src)
     assert [l.name for l in back] == [l.name for l in layers]
     assert back[2].type == "BatchNorm" and back[0].blobs == []
@@ -150,7 +151,7 @@ def test_stem_pool_and_a_full_bottleneck_block_against_float64_numpy(model: kera
     gives 1.4e-3 (the first-conv check above cannot see it: it takes eps from the module); the stride on
     the 3x3 conv instead moves every pixel.
     """
-    import numpy_ref as N
+    from support import numpy_ref as N
 
     _, truth = _caffe_layers(specs, np.random.default_rng(7))
     _set_truth(model, specs, truth)

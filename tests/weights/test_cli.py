@@ -16,7 +16,7 @@ from facehalluc.weights import (FetchError, MissingWeightsError, SourceFile, Wei
 import facehalluc.nets.weight_specs as registry  # the specs live beside the nets (and register themselves)
 from facehalluc.weights import registry as weights_registry
 from facehalluc.weights.__main__ import main
-from test_lpips import _synthetic_files
+from support.lpips_files import write_synthetic_lpips_files
 
 NAMES = {"lpips_alex_v0.0", "lpips_alex_v0.1", "vggface", "dlib_resnet", "resnet50_256d_vggface2", "fid_inception",
          "pieapp_v0.1"}
@@ -24,7 +24,7 @@ NAMES = {"lpips_alex_v0.0", "lpips_alex_v0.1", "vggface", "dlib_resnet", "resnet
 
 @pytest.fixture(scope="module")
 def lpips_sources(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
-    return _synthetic_files(tmp_path_factory.mktemp("lpips_src"))
+    return write_synthetic_lpips_files(tmp_path_factory.mktemp("lpips_src"))
 
 
 def test_registry_covers_all_networks() -> None:

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from facehalluc.weights.torch_pickle import (StridedTensor, TorchFileError, load_torch_file,
-                                             save_torch_file)
+from facehalluc.weights.torch_pickle import TorchFileError, load_torch_file
+from support.torch_writer import StridedTensor, save_torch_file
 
 DTYPES = ["float32", "float64", "float16", "int64", "int32", "int16", "int8", "uint8", "bool"]
 
