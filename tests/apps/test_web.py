@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 
 from facehalluc.app import API_PATH, DEFAULT_MAX_UPLOAD_BYTES, AppServer, HallucinationService, serve_in_thread
+from support.paths import REPO
 
-REPO = Path(__file__).resolve().parent.parent
 MAX_UPLOAD = 2 * 1024 * 1024  # the test server's limit (the default is 20 MB)
 
 
@@ -241,7 +241,7 @@ def test_command_line(tmp_path):
 # --- the page in a real browser -----------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def browser():
-    from facehalluc.app.browser import find_chromium, headless_chromium
+    from support.browser import find_chromium, headless_chromium
 
     found = find_chromium()
     if isinstance(found, str):

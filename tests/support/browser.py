@@ -1,4 +1,5 @@
-"""Headless Chromium driven by Selenium, for the page's browser test and ``docs/tools/app_screenshot.py``.
+"""Headless Chromium driven by Selenium, for the web page's browser test (tests/apps/test_web.py) and
+``docs/tools/app_screenshot.py`` (which puts ``tests/`` on ``sys.path``).  Test code: not part of the package.
 
 Optional: needs ``selenium`` (the ``test`` extra) and Debian's ``chromium`` + ``chromium-driver``
 (``apt-get install chromium chromium-driver``).  The chromedriver path is always passed explicitly,
