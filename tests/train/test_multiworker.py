@@ -3,9 +3,10 @@
 Each worker gets its own ``TF_CONFIG`` (two free localhost ports, nothing else on the network), the
 ``tiny`` preset at ``model.resolutions=(128)`` (one block and its discriminator: the train step of the
 full cascade takes about a minute to trace per process on 2 CPU cores), global batch 4 (2 per worker),
-L_pc / L_id off, synthetic faces.  ``$FACEHALLUC_WORKER_DEBUG_DIR`` (facehalluc/train/debug.py) makes
-every process record the dataset rows each replica trained on, its per-step logs and its final
-variables; nothing of that is written in normal training.
+L_pc / L_id off, synthetic faces.  Every process runs ``train.py`` through tests/support/train_debug.py,
+which, with ``$FACEHALLUC_WORKER_DEBUG_DIR`` set, swaps in a ``GANTrainer`` subclass that records the
+dataset rows each replica trained on, its per-step logs and its final variables; the package's own
+training has no such hook.
 
 Worker 1 gets its own ``--out`` that must never appear: non-chief workers write nothing (on two
 machines the run directory exists only on the chief), and its ``$TMPDIR`` must stay empty.
@@ -32,8 +33,11 @@ import h5py
 import numpy as np
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+from support.paths import REPO, TESTS
+
 DEBUG_ENV = "FACEHALLUC_WORKER_DEBUG_DIR"
+#: train.py with the debug records (tests/support/train_debug.py)
+TRAIN_DEBUG = TESTS / "support" / "train_debug.py"
 CHILD_TIMEOUT_S = 300  # a hung child fails the test instead of blocking CI
 BASE = ["--config", "tiny", "--verbose", "2", "train.batch_size=4", "model.resolutions=(128)",
         "loss.use_pc=false", "loss.use_id=false", "train.checkpoint_every_steps=2", "train.val_steps=1"]
@@ -88,7 +92,7 @@ def _env(tmp: Path, name: str, debug: Path, **extra: str) -> dict[str, str]:
 
 def _start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
     out = open(log, "w")
-    proc = subprocess.Popen([sys.executable, "train.py", *args], cwd=REPO, env=env, stdout=out,
+    proc = subprocess.Popen([sys.executable, str(TRAIN_DEBUG), *args], cwd=REPO, env=env, stdout=out,
                             stderr=subprocess.STDOUT, start_new_session=True)
     proc.log_path = log  # type: ignore[attr-defined]
     out.close()
