@@ -16,6 +16,8 @@ import pytest
 
 import keras  # noqa: E402
 
+from support.apps import face_tree as _face_tree
+from support.apps import read_manifest as _manifest
 from support.paths import REPO
 
 
@@ -40,41 +42,6 @@ def model(run_dir):
     from facehalluc.infer import load_hallucinator
 
     return load_hallucinator(run_dir)
-
-
-def _face_tree(root: Path, per_identity: int = 2, copies: int = 1) -> dict[str, list[str]]:
-    """Identity folders of bundled face photos (random warps), one photo without a face, one broken
-    file.  Returns identity -> relative paths of the photos that hold a face."""
-    from PIL import Image
-
-    from facehalluc.demo import augment_photo, bundled_face_photos
-    from facehalluc.preprocess import load_rgb
-
-    photos = bundled_face_photos()
-    if not photos:
-        pytest.skip("no bundled face photo (scikit-image / matplotlib sample data) installed")
-    rng = np.random.default_rng(0)
-    faces: dict[str, list[str]] = {}
-    for p in photos:
-        ident = p.stem
-        (root / ident).mkdir(parents=True, exist_ok=True)
-        rgb, _ = load_rgb(str(p))
-        for k in range(per_identity):
-            img = rgb if k == 0 else augment_photo(rgb, rng)
-            for c in range(copies):
-                rel = f"{ident}/{ident}_{k:02d}_{c:02d}.jpg"
-                Image.fromarray(img).save(root / rel, quality=92)
-                faces.setdefault(ident, []).append(rel)
-    (root / "nobody").mkdir()
-    Image.fromarray(np.full((120, 160, 3), 90, np.uint8)).save(root / "nobody" / "wall.png")
-    (root / "broken").mkdir()
-    (root / "broken" / "broken.jpg").write_bytes(b"not a jpeg")
-    return faces
-
-
-def _manifest(out: Path) -> list[dict[str, str]]:
-    with open(out / "manifest.csv", newline="") as f:
-        return list(csv.DictReader(f))
 
 
 def test_missing_default_model_is_a_clear_error(tmp_path, capsys, monkeypatch):

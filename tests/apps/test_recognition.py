@@ -11,6 +11,8 @@ import pytest
 
 from facehalluc.recognition import roc as R
 
+from support.apps import RECOGNITION_TINY
+
 # ------------------------------------------------------------------------------ hand-computed ROC
 # 10 pairs, P = 5 genuine, N = 5 impostor.  Score 0.8 is shared by a genuine and an impostor pair and
 # 0.6 likewise (ties).
@@ -199,8 +201,7 @@ def tiny_setup(tmp_path_factory):
     return h5, gens
 
 
-TINY = ["--size", "32", "--epochs", "2", "--widths", "8", "16", "--embedding-dim", "16", "--batch-size", "16",
-        "--min-images", "3", "--no-progress", "--no-save-weights"]
+TINY = RECOGNITION_TINY
 
 
 def _run(args: list[str]) -> dict:
@@ -211,6 +212,7 @@ def _run(args: list[str]) -> dict:
     return json.loads((out / "results.json").read_text())
 
 
+@pytest.mark.slow
 def test_experiment_end_to_end_and_resume(tiny_setup, tmp_path):
     h5, (gen0, gen1) = tiny_setup
     out = tmp_path / "exp"

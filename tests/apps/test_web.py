@@ -18,15 +18,10 @@ import numpy as np
 import pytest
 
 from facehalluc.app import API_PATH, DEFAULT_MAX_UPLOAD_BYTES, AppServer, HallucinationService, serve_in_thread
+from support.apps import astronaut_path
 from support.paths import REPO
 
 MAX_UPLOAD = 2 * 1024 * 1024  # the test server's limit (the default is 20 MB)
-
-
-def astronaut_path() -> Path:
-    import skimage
-
-    return Path(skimage.__file__).parent / "data" / "astronaut.png"
 
 
 def png_bytes(img: np.ndarray) -> bytes:

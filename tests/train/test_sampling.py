@@ -292,7 +292,7 @@ def test_infer_cli_writes_k_samples_per_input(tmp_path):
 
 def test_web_service_returns_k_samples_for_a_noise_model(tmp_path):
     """The page's API: ``samples=K`` gives K different results; the deterministic shipped model gives none."""
-    from test_app import astronaut_path
+    from support.apps import astronaut_path
 
     from facehalluc.app import AppError, HallucinationService
 
@@ -315,7 +315,8 @@ def test_augment_per_face_writes_k_different_copies(tmp_path):
     from PIL import Image
 
     from facehalluc.augment import AugmentError, augment
-    from test_augment import _face_tree, _manifest
+    from support.apps import face_tree as _face_tree
+    from support.apps import read_manifest as _manifest
 
     hal, _, _, _ = _stochastic_hallucinator(tmp_path)
     src, out = tmp_path / "src", tmp_path / "out"
@@ -368,7 +369,7 @@ def test_table2_experiment_with_three_copies_per_face(tmp_path):
     from facehalluc.data import write_synthetic_dataset
     from facehalluc.recognition.experiment import main
     from facehalluc.store import build_generator, save_generator
-    from test_recognition import TINY
+    from support.apps import RECOGNITION_TINY as TINY
 
     h5 = write_synthetic_dataset(tmp_path / "faces.h5", n=48, val_fraction=0.25, seed=0)
     cfg = load_config("tiny", ["model.noise_channels=2", "model.noise_resolutions=(8,16)"])
