@@ -124,6 +124,7 @@ def test_injected_failure_then_resume_redoes_nothing(model, tmp_path):
     assert len(after) == n_faces and len(_manifest(out)) == n_faces + 2
 
 
+@pytest.mark.slow
 def test_killed_subprocess_resumes_without_redoing_or_half_written_files(run_dir, tmp_path):
     from PIL import Image
 

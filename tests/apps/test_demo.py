@@ -22,6 +22,7 @@ def empty_weights_cache(tmp_path, monkeypatch):
     assert not cache.exists() or not any(cache.iterdir()), sorted(cache.iterdir())
 
 
+@pytest.mark.slow
 def test_training_demo_end_to_end_tiny(tmp_path):
     from facehalluc.demo import bundled_face_photos
     from facehalluc.demo.cli import main
@@ -42,6 +43,7 @@ def test_training_demo_end_to_end_tiny(tmp_path):
     assert "SavedModel" in (out / "report.md").read_text()
 
 
+@pytest.mark.slow
 def test_default_demo_uses_the_shipped_model(tmp_path):
     """No training: bundled photos -> masks -> shipped generator -> paste-back -> contact sheet, and the
     SavedModel round trip of the shipped model."""

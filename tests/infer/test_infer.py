@@ -181,6 +181,7 @@ def test_raw_photo_with_paste_back(tiny_run, tmp_path):
     assert face.mean() > 0.1 and np.array_equal(result[face], masked[face])
 
 
+@pytest.mark.slow
 def test_export_flag_and_savedmodel_inference_match_run_dir(tiny_run, tmp_path):
     from PIL import Image
 

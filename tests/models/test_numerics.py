@@ -27,6 +27,8 @@ import pytest
 
 from support.paths import REPO
 
+# every test here reads one module fixture: a subprocess that traces and runs the cascades (~45 s)
+pytestmark = pytest.mark.slow
 TOL = 1e-5
 
 _SCRIPT = r"""

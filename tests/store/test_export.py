@@ -72,6 +72,7 @@ CHILD = textwrap.dedent(r"""
 """)
 
 
+@pytest.mark.slow
 def test_savedmodel_runs_without_facehalluc_and_matches_keras(exported, tmp_path, repo_root):
     model, cascade, cfg, sm = exported
     masked, mask = _masked_batch()

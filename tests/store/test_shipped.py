@@ -104,6 +104,7 @@ def test_pack_round_trip_and_fp16_tolerance(tmp_path, tiny_config):
     assert not is_packed_dir(tmp_path / "strict")
 
 
+@pytest.mark.slow
 def test_infer_without_model_uses_the_shipped_one_and_exports(tmp_path):
     from PIL import Image
 

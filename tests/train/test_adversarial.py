@@ -109,6 +109,7 @@ def test_projected_config_checks():
     assert cfg.model == load_config("shipped").model  # the shipped generator, so --init-from default fits
 
 
+@pytest.mark.slow
 def test_projected_training_step_trains_heads_only_and_ramps(tmp_path):
     from facehalluc.train.run import train
 
@@ -138,6 +139,7 @@ def test_projected_training_step_trains_heads_only_and_ramps(tmp_path):
 
 
 # --------------------------------------------------------------------------------------- --init-from
+@pytest.mark.slow
 def test_init_from_a_run_dir_copies_the_generator_and_records_it(tmp_path, capsys):
     from facehalluc.train.run import train
     from facehalluc.store import RunDirError, load_generator
@@ -184,6 +186,7 @@ def test_init_from_default_loads_the_shipped_weights_exactly():
         np.testing.assert_array_equal(np.asarray(v.value), stored[v.path].astype(np.float32))
 
 
+@pytest.mark.slow
 def test_resume_prints_what_it_continues_from(tmp_path, capsys):
     from facehalluc.train.run import train
 

@@ -244,6 +244,7 @@ def test_a_deterministic_model_gives_one_output_k_times(tiny_config):
     np.testing.assert_array_equal(s[0]["out_128"], s[1]["out_128"])
 
 
+@pytest.mark.slow
 def test_savedmodel_export_takes_the_noise_and_matches_keras(tmp_path):
     from facehalluc.store.export import export_savedmodel
     from facehalluc.infer.engine import draw_noise, from_savedmodel

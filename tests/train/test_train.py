@@ -100,6 +100,7 @@ train(cfg, {run!r}, src, epochs=2, verbose=0, extra_callbacks=[Kill()])
 """
 
 
+@pytest.mark.slow
 def test_kill9_and_resume_matches_uninterrupted_run(tmp_path):
     from facehalluc.train.run import train
 
@@ -157,6 +158,7 @@ def test_existing_checkpoint_needs_resume_flag(tmp_path):
 
 
 # ------------------------------------------------------------------------------- NaN guard
+@pytest.mark.slow
 def test_nan_guard_stops_and_keeps_last_good_checkpoint(tmp_path):
     from facehalluc.train.callbacks import TrainingDiverged
     from facehalluc.train.run import DataSource, train
@@ -211,6 +213,7 @@ print("RESULT" + json.dumps(out))
 """
 
 
+@pytest.mark.slow
 def test_mirrored_strategy_two_cpu_devices_same_first_step(tmp_path):
     code = _MIRRORED.format(tests=str(TESTS), tmp=str(tmp_path))
     proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=600,
@@ -294,7 +297,8 @@ def test_paper_without_converted_weights_exits_2_with_the_command(tmp_path, monk
     assert not (tmp_path / "run").exists()
 
 
-@pytest.mark.parametrize("option", ["train.mixed_precision=true", "train.xla=true",
+@pytest.mark.parametrize("option", ["train.mixed_precision=true",
+                                    pytest.param("train.xla=true", marks=pytest.mark.slow),  # XLA compile: ~45 s
                                     "train.mixed_precision=true,train.mixed_precision_dtype=bfloat16"])
 def test_mixed_precision_and_xla_train_and_restore_policy(tmp_path, option):
     import keras
