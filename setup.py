@@ -37,7 +37,7 @@ setup(
         "tensorboard>=2.21,<2.22",
     ],
     extras_require={
-        # selenium drives Debian's chromium + chromium-driver in tests/test_app.py (skipped without them)
+        # selenium drives Debian's chromium + chromium-driver in tests/apps/test_web.py (skipped without them)
         "test": ["pytest>=8", "pytest-xdist>=3.5", "pytest-timeout>=2.2", "selenium>=4.20"],
         "gpu": ["tensorflow[and-cuda]==2.21.*"],
         # `python -m facehalluc.app` (docs/app.md) needs only the standard library (http.server)

@@ -5,7 +5,7 @@ Same layers as :func:`facehalluc.models.build_cascade` for the presets the bench
 output range), written the way a PyTorch user would: NCHW, ``nn.Conv2d``/``nn.Linear``, ``F.pixel_shuffle``.
 
 ``tf_padding=True`` pads the stride-2 convolutions like TensorFlow's ``"same"`` (0 before, 1 after) so that
-:func:`copy_keras_weights` makes the two networks compute the same function (tests/test_torch_cascade.py).
+:func:`copy_keras_weights` makes the two networks compute the same function (tests/models/test_torch_cascade.py).
 The benchmark uses the idiomatic symmetric ``padding=1`` (same shapes and FLOPs, no extra pad copy).
 Channel-order differences (``depth_to_space`` vs ``pixel_shuffle``, NHWC vs NCHW flatten) are absorbed by
 permuting weights in :func:`copy_keras_weights`, so the forward pass carries no extra transposes.

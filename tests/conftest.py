@@ -8,16 +8,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import pytest  # noqa: E402
 
-REPO = Path(__file__).resolve().parent.parent
-SHARED = Path(os.environ.get("FACEHALLUC_SHARED", REPO.parent / "shared"))
-LFW = SHARED / "data" / "lfw"
-LPIPS_DIR = SHARED / "weights" / "lpips"
-
-
-def _skip_reason(path: Path) -> str:
-    return (f"{path} is absent: this test needs the shared data folder beside the checkout "
-            f"(set FACEHALLUC_SHARED to point elsewhere)")
-
+from support.paths import LFW, LPIPS_DIR, REPO, SHARED  # noqa: E402,F401  (SHARED: re-exported)
+from support.paths import skip_reason as _skip_reason  # noqa: E402
 
 requires_lfw = pytest.mark.skipif(not LFW.is_dir(), reason=_skip_reason(LFW))
 requires_lpips_weights = pytest.mark.skipif(not LPIPS_DIR.is_dir(), reason=_skip_reason(LPIPS_DIR))

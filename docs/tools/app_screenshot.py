@@ -4,7 +4,8 @@
     python docs/tools/app_screenshot.py [--model default] [--photo PATH] [--out docs/img/app_screenshot.png]
 
 Starts the server on a free local port, opens the page in headless Chromium (Selenium; needs
-``apt-get install chromium chromium-driver`` and ``pip install selenium``), uploads the photo
+``apt-get install chromium chromium-driver`` and ``pip install selenium``; the driver is the tests' own,
+``tests/support/browser.py``, so this tool runs from a checkout), uploads the photo
 (default: scikit-image's bundled ``astronaut.png``), waits for the result and saves a 1280x900
 screenshot.  See docs/app.md.
 """
@@ -33,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     sys.path.insert(0, str(REPO))
+    sys.path.append(str(REPO / "tests"))  # the headless-Chromium driver is test code: tests/support/browser.py
     from facehalluc.utils.quiet import quiet_tensorflow
 
     quiet_tensorflow()
@@ -40,8 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     from selenium.webdriver.support.ui import WebDriverWait
 
     from facehalluc.apps.web import HallucinationService, serve_in_thread
-    from facehalluc.app.browser import headless_chromium
     from facehalluc.infer import load_hallucinator
+    from support.browser import headless_chromium
 
     photo = (args.photo or default_photo()).resolve()
     server = serve_in_thread(HallucinationService(load_hallucinator(args.model)))

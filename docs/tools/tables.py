@@ -12,7 +12,7 @@ docs/*.md):
 
 NAME is a key of :data:`TABLES`, which says which committed files under ``results/`` the table is made of
 and how. Everything between the markers is replaced, so a number edited by hand there is either overwritten
-(rewrite) or reported (``--check``; ``tests/test_docs_tables.py`` runs it). A marker whose NAME is not in
+(rewrite) or reported (``--check``; ``tests/docs/test_tables.py`` runs it). A marker whose NAME is not in
 :data:`TABLES`, a table in :data:`TABLES` that no doc uses, or a missing result file are errors.
 Numbers outside the markers are not checked: docs/results.md lists which documented numbers still have no
 result file.

@@ -8,7 +8,7 @@ Held-out people: the identities ``data/prepare.py`` keeps out of training (hash 
 photos in sorted order in which a face is found are preprocessed from the JPEGs here, as for the training
 data (not read from an HDF5). Each is scored with LPIPS v0.1 (AlexNet, official weights) against the real
 aligned photo: the shipped model's out_128, and the per-pixel median of its training faces composited the
-same way (face pixels kept). ``tests/test_pretrained.py`` checks the function; the numbers quoted in the
+same way (face pixels kept). ``tests/store/test_shipped.py`` checks the function; the numbers quoted in the
 docs come from the result file this command writes.
 """
 from __future__ import annotations

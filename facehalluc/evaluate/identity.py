@@ -10,7 +10,7 @@ the rectangle is the centred square covering 60% of the image side (recorded as 
 shape predictor fits landmarks on each image separately, ``dlib.get_face_chip`` cuts the aligned 150x150 chip
 (padding 0.25), and the chips are embedded in batches by the Keras port of dlib's ResNet
 (:mod:`facehalluc.nets.dlib_resnet`, filled straight from the installed ``.dat``), which gives dlib's
-``compute_face_descriptor(chip)`` to within 1e-6 (tests/test_dlib_resnet.py) several times faster.
+``compute_face_descriptor(chip)`` to within 1e-6 (tests/nets/test_dlib_resnet.py) several times faster.
 ``DlibEmbedder.load(backend="dlib")`` embeds with dlib itself instead.
 
 The model files come from the ``face_recognition_models`` pip package, located with ``importlib.util.find_spec``

@@ -1,7 +1,7 @@
 """The paper's reference numbers, transcribed from main-text Table 1 and supplementary Table 6.
 
 Both tables report, on LFW, the mean match score (Eq. 7, ResNet-50-256D / VGGFace2), the mean SSIM, the FID
-between original and hallucinated sets, and the mean PieAPP v0.1 perceptual error.  ``tests/test_eval_table.py``
+between original and hallucinated sets, and the mean PieAPP v0.1 perceptual error.  ``tests/evaluate/test_table.py``
 checks these rows against the paper text.
 """
 from __future__ import annotations

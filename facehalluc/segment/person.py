@@ -37,7 +37,7 @@ def model_input(image: np.ndarray, size: tuple[int, int] = (256, 256)) -> np.nda
     The warp is re-implemented here in integer arithmetic (source positions in 1/32 pixel, 15-bit
     bilinear weights, rounding like OpenCV 4.x's fixed-point remap) because OpenCV 5 rounds ties
     differently (up to 6 grey levels apart, enough to move the mask by up to 0.17 near the outline);
-    the result equals OpenCV 4.11's bit for bit on LFW photos (tests/test_selfie_segmentation.py) and
+    the result equals OpenCV 4.11's bit for bit on LFW photos (tests/nets/test_selfie_segmentation.py) and
     does not depend on the CPU.  Returns (height, width, 3) float32."""
     img = np.ascontiguousarray(image)
     h, w = img.shape[:2]

@@ -26,7 +26,6 @@ from ..models import build_cascade
 from ..utils import fastpath
 from .callbacks import NaNGuard, ProgressLine, RunCallback, TrainingDiverged, read_history
 from .checkpoint import CHECKPOINT_FILE, TrainState, read_state, restore_checkpoint
-from .debug import ExampleLog, StepLog, debug_dir, task_name
 from .distribute import (WorkerLost, broadcast_from_chief, check_same_setup, in_multi_worker, is_chief,
                          is_worker_failure, make_strategy, sync_variables_from_chief)
 from .progan import grow_block
@@ -284,8 +283,7 @@ def _train(cfg: Config, run_dir: Path, data: str | Path | DataSource, steps_per_
         # Fails fast (MissingWeightsError) before any file is written or any step is run.
         nets = nets if nets is not None else build_loss_networks(cfg)
     fastpath.log(f"{xla.line('XLA train step')}; {precision}")  # after the fail-fast weights check
-    dbg = debug_dir()
-    source = data if isinstance(data, DataSource) else h5_source(data, cfg, with_index=dbg is not None)
+    source = data if isinstance(data, DataSource) else h5_source(data, cfg)
     S = int(steps_per_epoch or source.steps_per_epoch)
     if S < 1:
         raise ValueError("steps_per_epoch must be >= 1")
@@ -392,9 +390,6 @@ def _train(cfg: Config, run_dir: Path, data: str | Path | DataSource, steps_per_
         if chief and importlib.util.find_spec("tensorboard") is not None:
             callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run_dir / "tb"), update_freq="epoch",
                                                          write_graph=False))
-        if dbg is not None:  # debug hook (train/debug.py): ids per replica, per-step logs, final variables
-            tr.example_log = ExampleLog(dbg / f"{task_name(strategy)}.ids.jsonl")
-            callbacks.append(StepLog(dbg, task_name(strategy), live_state))
 
         k = live_state().stage_step
         e_cur = e_begin + k // S

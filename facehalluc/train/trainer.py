@@ -125,8 +125,6 @@ class GANTrainer(keras.Model):
         self.diversity_weight = float(cfg.loss.diversity_weight) if self.noise_shapes else 0.0
         self.trackers = {n: keras.metrics.Mean(name=n)
                          for n in metric_names(self.resolutions, diversity=bool(self.diversity_weight))}
-        # facehalluc.train.debug.ExampleLog when $FACEHALLUC_WORKER_DEBUG_DIR is set (batches carry "index")
-        self.example_log = None
         self.built = True
 
     # ----------------------------------------------------------------------------- keras API
@@ -313,10 +311,6 @@ class GANTrainer(keras.Model):
 
     # ---------------------------------------------------------------------------- train step
     def train_step(self, data):
-        if self.example_log is not None and "index" in data:  # debug hook only (see train/debug.py)
-            from .debug import record_examples
-
-            record_examples(self.example_log, self.g_optimizer.iterations + 1, data["index"])
         inputs = self.imle_inputs(data) if self.imle_samples else self.generator_inputs(data)
         replicas = _num_replicas()
         g_vars = self.generator.trainable_variables
