@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
+from typing import Callable
 
 
 def quiet_tensorflow() -> None:
@@ -14,3 +16,9 @@ def quiet_tensorflow() -> None:
         absl.logging.set_verbosity(absl.logging.ERROR)
     except ImportError:  # pragma: no cover
         pass
+
+
+def run_quietly(main: Callable[[], int]) -> None:
+    """A ``python -m`` entry point: TensorFlow's start-up chatter off, then ``main()``; exits with its status."""
+    quiet_tensorflow()
+    sys.exit(main())

@@ -63,10 +63,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run_command() -> None:
     """``python -m``: TensorFlow's start-up chatter off, then :func:`main`; exits with its status."""
-    from ...utils.quiet import quiet_tensorflow
+    from ...utils.quiet import run_quietly
 
-    quiet_tensorflow()
-    sys.exit(main())
+    run_quietly(main)
 
 
 if __name__ == "__main__":
