@@ -74,8 +74,31 @@ class SafeLeakyReLU(keras.layers.Layer):
             raise ValueError(f"SafeLeakyReLU needs 0 <= negative_slope <= 1, got {negative_slope}")
         self.negative_slope = float(negative_slope)
 
+    #: backward pass as one select on the layer's output (``upstream`` where ``y >= 0``, else ``slope * upstream``)
+    #: instead of TensorFlow's gradient of ``Maximum`` and ``Mul``: the same values for ``0 < slope <= 1``
+    #: (``y >= 0`` iff ``x >= 0``).  It must select on the output: selecting on the input keeps the
+    #: pre-activation ``Add`` alive in the gradient and grappler's remapper then fails on the whole train step
+    #: (docs/performance.md, issue 24).  On: 3 % faster generator step, identical gradients
+    #: (``benchmarks/bench_act_grad.py``); set ``SafeLeakyReLU.output_gradient = False`` for TensorFlow's own.
+    output_gradient: bool = True
+
     def call(self, x):
-        return ops.maximum(x, ops.multiply(x, ops.cast(self.negative_slope, x.dtype)))
+        slope = self.negative_slope
+        if not (self.output_gradient and slope > 0.0):
+            return ops.maximum(x, ops.multiply(x, ops.cast(slope, x.dtype)))
+
+        @ops.custom_gradient
+        def leaky(t):
+            y = ops.maximum(t, ops.multiply(t, ops.cast(slope, t.dtype)))
+
+            def grad(*args, upstream=None):
+                if upstream is None:
+                    (upstream,) = args
+                return ops.where(ops.greater_equal(y, 0), upstream, ops.multiply(upstream, ops.cast(slope, upstream.dtype)))
+
+            return y, grad
+
+        return leaky(x)
 
     def compute_output_shape(self, input_shape):
         return input_shape
