@@ -17,7 +17,7 @@ from facehalluc.pretrained.provenance import read_commands, training_wall_second
 def summarise(run: Path) -> dict:
     cmds = read_commands(run)
     hist = [json.loads(ln) for ln in (run / "history.jsonl").read_text().splitlines() if ln.strip()]
-    keys = ("val_b128_pixel", "val_b128_pc", "val_b64_pixel", "b128_adv", "b128_d", "b64_d", "b128_fm", "b8_d", "diversity")
+    keys = ("val_b128_pixel", "val_b128_pc", "val_b64_pixel", "b128_adv", "b128_d", "b64_d", "b128_fm", "b8_d", "diversity", "diversity_edge")
     return {"steps": hist[-1]["global_step"], "epochs": hist[-1]["epoch"], "wall_seconds": training_wall_seconds(run, cmds),
             "commands": [" ".join(c["argv"]) for c in cmds], "commit": cmds[0]["git"]["commit"],
             "init_from": (json.loads((run / "init_from.json").read_text()) if (run / "init_from.json").is_file()

@@ -138,6 +138,13 @@ class LossConfig:
     # absolute difference of the two noise draws.  0 = off (one generator pass per step).
     diversity_weight: float = 0.0
     diversity_cap: float = 0.1
+    # Its edge (structure) variant: the same ratio computed on the two outputs' horizontal and vertical finite
+    # differences (neighbour pairs that both lie in the hallucinated region), so a uniform brightness or colour
+    # shift between the samples scores 0 and only different edges and texture count; adds
+    # -diversity_edge_weight * mean_faces min(d_edge, diversity_edge_cap).  0 = off.  Both terms share the
+    # second generator pass.
+    diversity_edge_weight: float = 0.0
+    diversity_edge_cap: float = 0.08
 
 
 @dataclass
@@ -305,6 +312,10 @@ def validate(cfg: Config) -> None:
         raise ConfigError("loss.diversity_weight must be >= 0 and loss.diversity_cap > 0")
     if lc.diversity_weight and not m.noise_channels:
         raise ConfigError("loss.diversity_weight needs a noise input (model.noise_channels > 0)")
+    if lc.diversity_edge_weight < 0 or lc.diversity_edge_cap <= 0:
+        raise ConfigError("loss.diversity_edge_weight must be >= 0 and loss.diversity_edge_cap > 0")
+    if lc.diversity_edge_weight and not m.noise_channels:
+        raise ConfigError("loss.diversity_edge_weight needs a noise input (model.noise_channels > 0)")
     if not 0.0 <= cfg.data.test_share <= 1.0:
         raise ConfigError("data.test_share must be in [0, 1]")
     if cfg.train.batch_size < 1:

@@ -45,11 +45,17 @@ from .distribute import in_multi_worker
 TERMS: tuple[str, ...] = tuple(LOSS_KEYS) + ("d",)
 
 
-def metric_names(resolutions: tuple[int, ...], diversity: bool = False) -> list[str]:
+def _region_mean(values, region):
+    """Per face: the mean of ``values`` (N, h, w, 1) over the pixels where ``region`` (N, h, w, 1) is 1."""
+    return tf.reduce_sum(values * region, axis=[1, 2, 3]) / tf.maximum(tf.reduce_sum(region, axis=[1, 2, 3]), 1.0)
+
+
+def metric_names(resolutions: tuple[int, ...], diversity: bool = False, diversity_edge: bool = False) -> list[str]:
     """Names of the trackers, in display order: per block terms, then ``g_total`` and ``d_total`` (and
-    ``diversity``, the diversity-sensitive term's unclipped ratio d, when ``loss.diversity_weight`` is on)."""
+    ``diversity``, the diversity-sensitive term's unclipped ratio d, when ``loss.diversity_weight`` is on;
+    ``diversity_edge``, its edge variant's, when ``loss.diversity_edge_weight`` is on)."""
     return [f"b{r}_{t}" for r in resolutions for t in TERMS] + ["g_total", "d_total"] + (
-        ["diversity"] if diversity else [])
+        ["diversity"] if diversity else []) + (["diversity_edge"] if diversity_edge else [])
 
 
 def build_stage_generator(block: keras.Model, resolution: int, cfg: Config,
@@ -123,8 +129,10 @@ class GANTrainer(keras.Model):
         self.noise_seed = keras.random.SeedGenerator(cfg.train.seed + 7919, name="noise_seed") \
             if self.noise_shapes else None
         self.diversity_weight = float(cfg.loss.diversity_weight) if self.noise_shapes else 0.0
+        self.diversity_edge_weight = float(cfg.loss.diversity_edge_weight) if self.noise_shapes else 0.0
         self.trackers = {n: keras.metrics.Mean(name=n)
-                         for n in metric_names(self.resolutions, diversity=bool(self.diversity_weight))}
+                         for n in metric_names(self.resolutions, diversity=bool(self.diversity_weight),
+                                               diversity_edge=bool(self.diversity_edge_weight))}
         self.built = True
 
     # ----------------------------------------------------------------------------- keras API
@@ -171,12 +179,30 @@ class GANTrainer(keras.Model):
         for r in self.resolutions:
             context = 1.0 - tf.cast(data[f"mask_{r}"], tf.float32)
             diff = tf.reduce_mean(tf.abs(outs[f"out_{r}"] - outs_b[f"out_{r}"]), axis=-1, keepdims=True)
-            ratio += tf.reduce_sum(diff * context, axis=[1, 2, 3]) / tf.maximum(
-                tf.reduce_sum(context, axis=[1, 2, 3]), 1.0)
+            ratio += _region_mean(diff, context)
+        return ratio / len(self.resolutions) / self._noise_distance(noise, noise_b)
+
+    def edge_diversity_ratio(self, data: dict, outs: dict, outs_b: dict, noise: dict, noise_b: dict):
+        """:meth:`diversity_ratio` on edges: per block, the channel-mean |Δout - Δout_b| of horizontal and vertical
+        neighbour differences Δ, averaged over the pairs whose two pixels are both hallucinated (the mean of the
+        two directions), then averaged over blocks and divided by the mean |noise - noise_b|.  A uniform shift
+        (out_b = out + c) gives 0."""
+        ratio = 0.0
+        for r in self.resolutions:
+            context = 1.0 - tf.cast(data[f"mask_{r}"], tf.float32)
+            delta = outs[f"out_{r}"] - outs_b[f"out_{r}"]
+            vertical = tf.reduce_mean(tf.abs(delta[:, 1:] - delta[:, :-1]), axis=-1, keepdims=True)
+            horizontal = tf.reduce_mean(tf.abs(delta[:, :, 1:] - delta[:, :, :-1]), axis=-1, keepdims=True)
+            ratio += 0.5 * (_region_mean(vertical, context[:, 1:] * context[:, :-1])
+                            + _region_mean(horizontal, context[:, :, 1:] * context[:, :, :-1]))
+        return ratio / len(self.resolutions) / self._noise_distance(noise, noise_b)
+
+    def _noise_distance(self, noise: dict, noise_b: dict):
+        """Per face, the mean |noise - noise_b| over every noise input (+ 1e-5)."""
         dz = tf.add_n([tf.reduce_sum(tf.abs(tf.cast(noise[k], tf.float32) - tf.cast(noise_b[k], tf.float32)),
                                      axis=[1, 2, 3]) for k in sorted(noise)])
         size = float(sum(int(h * w * c) for h, w, c in (self.noise_shapes[k] for k in noise)))
-        return ratio / len(self.resolutions) / (dz / size + 1e-5)
+        return dz / size + 1e-5
 
     def compile(self, g_optimizer: keras.optimizers.Optimizer, d_optimizer: keras.optimizers.Optimizer,
                 jit_compile: bool | str = False, **kwargs: Any) -> None:  # type: ignore[override]
@@ -314,9 +340,10 @@ class GANTrainer(keras.Model):
         inputs = self.imle_inputs(data) if self.imle_samples else self.generator_inputs(data)
         replicas = _num_replicas()
         g_vars = self.generator.trainable_variables
-        diversity = None
+        diversity = edge_diversity = None
         with tf.GradientTape() as g_tape:
-            if self.diversity_weight:  # one pass over [faces with noise z ; the same faces with a fresh z_b]
+            if self.diversity_weight or self.diversity_edge_weight:
+                # one pass over [faces with noise z ; the same faces with a fresh z_b]
                 n = tf.shape(inputs[self.input_keys[0]])[0]
                 noise_b = self.draw_noise(n)
                 both = {k: tf.concat([inputs[k], noise_b[k] if k in noise_b else inputs[k]], axis=0)
@@ -324,7 +351,11 @@ class GANTrainer(keras.Model):
                 outs2 = _float32(self.generator(both, training=True))
                 outs = {k: v[:n] for k, v in outs2.items()}
                 outs_b = {k: v[n:] for k, v in outs2.items()}
-                diversity = self.diversity_ratio(data, outs, outs_b, {k: inputs[k] for k in noise_b}, noise_b)
+                z = {k: inputs[k] for k in noise_b}
+                if self.diversity_weight:
+                    diversity = self.diversity_ratio(data, outs, outs_b, z, noise_b)
+                if self.diversity_edge_weight:
+                    edge_diversity = self.edge_diversity_ratio(data, outs, outs_b, z, noise_b)
             else:
                 outs = _float32(self.generator(inputs, training=True))
             d_losses: dict[int, Any] = {}
@@ -343,6 +374,10 @@ class GANTrainer(keras.Model):
                 cap = float(self.cfg.loss.diversity_cap)
                 g_total -= self.diversity_weight * tf.reduce_mean(tf.minimum(diversity, cap))
                 self.trackers["diversity"].update_state(tf.reduce_mean(diversity))
+            if edge_diversity is not None:
+                cap = float(self.cfg.loss.diversity_edge_cap)
+                g_total -= self.diversity_edge_weight * tf.reduce_mean(tf.minimum(edge_diversity, cap))
+                self.trackers["diversity_edge"].update_state(tf.reduce_mean(edge_diversity))
             g_scaled = self.g_optimizer.scale_loss(g_total / replicas)
         g_grads = g_tape.gradient(g_scaled, g_vars)
         self.g_optimizer.apply(g_grads, g_vars)
