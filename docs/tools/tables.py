@@ -287,7 +287,8 @@ def copies_table(k1: str, k3: str) -> Callable[[Path], list[str]]:
 _FINAL_VAL = (("shipped_v1", "shipped_v1"), ("S1_imle, 2,500 steps", "S1_imle"),
               ("S1_imle, 1,500 steps", "S1_imle_at_S3_steps"), ("S3_imle_noiseinit, 1,500 steps", "S3_imle_noiseinit"),
               ("S4_ds_noise64, 1,500 steps", "S4_ds64"), ("S5_ds, 1,500 steps", "S5_ds"),
-              ("S6_ds_noise128, 1,500 steps", "S6_ds128"), ("S7_ds64_weight3, 1,500 steps", "S7_ds64_l3"))
+              ("S6_ds_noise128, 1,500 steps", "S6_ds128"), ("S7_ds64_weight3, 1,500 steps", "S7_ds64_l3"),
+              ("S8_long (S6 + 1,500 steps)", "S8_long"), ("S9_w3cap4 (S6 + 1,500 steps, weight 3, τ 0.4)", "S9_w3cap4"))
 
 TABLES: dict[str, Callable[[Path], list[str]]] = {
     "sampling_val": sampling_table([(n, f"results/sampling/val/{f}.json") for n, f in _FINAL_VAL]),
@@ -306,7 +307,10 @@ TABLES: dict[str, Callable[[Path], list[str]]] = {
         ("S5_ds", "S3 + the diversity-sensitive term (`loss.diversity_weight=1`, `loss.diversity_cap=0.2`)"),
         ("S6_ds_noise128", "S4 + noise at block 128 too (`model.noise_resolutions=(8,16,32,64,128)`); scored at 1,500 steps"),
         ("S7_ds64_weight3", "S4 with the diversity weight tripled (`loss.diversity_weight=3`); ran on to 1,750 steps, "
-                            "scored at 1,500 (`snapshots/epoch_006.weights.h5`)"))),
+                            "scored at 1,500 (`snapshots/epoch_006.weights.h5`)"),
+        ("S8_long", "S6's generator + 1,500 steps of S6's recipe (`--init-from` S6; fresh discriminators)"),
+        ("S9_w3cap4", "S6's generator + 1,500 steps with weight 3 and cap 0.4 (`loss.diversity_weight=3 "
+                      "loss.diversity_cap=0.4`)"))),
     "sampling_table2": copies_table("results/sampling/table2_k1.json", "results/sampling/table2_k3.json"),
     "sampling_val_peeks": sampling_table([(n, f"results/sampling/val_peeks/{f}.json") for n, f in _PEEKS]),
     "realism_val": cpu_table([f"results/realism/val/{a}.json" for a in _ARMS]),
