@@ -17,6 +17,11 @@ Paths are interleaved: each round times every path once, in a rotated order; the
 reported, and ratios are taken against the median of ``torch`` (or ``tf_graph``) from the same run.  The
 machine's ``tf.matmul`` and ``torch.mm`` GFLOP/s (2048^2 float32) are measured at the start and the end.
 PyTorch is optional (``pip install .[bench]``): without it the PyTorch column is skipped with a message.
+
+``--isa avx2|avx512``: caps the instruction set of every kernel library both frameworks dispatch at run time
+(oneDNN ``ONEDNN_MAX_CPU_ISA``, XLA ``--xla_cpu_max_isa``, PyTorch ``ATEN_CPU_CAPABILITY``), to see the
+code paths of a CPU kind this machine is not: an *emulation* on this machine's cores, caches and clocks, not
+a measurement of that kind (TensorFlow's own Eigen kernels are compiled for AVX and are unaffected).
 """
 from __future__ import annotations
 
@@ -31,8 +36,32 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# PyTorch's CUDA wheels (the default on Linux) bring Triton; torch.optim imports torch._dynamo, which probes
+# for it, and importing Triton in a process that has loaded TensorFlow 2.21 segfaults.  These benchmarks are
+# CPU-only: an absent module makes the probe answer "no Triton".
+sys.modules.setdefault("triton", None)  # type: ignore[assignment]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
+
+
+#: --isa: environment that caps the run-time ISA dispatch of oneDNN (TF and PyTorch), XLA and ATen
+ISA_CAPS = {
+    "avx2": {"ONEDNN_MAX_CPU_ISA": "AVX2", "XLA_FLAGS": "--xla_cpu_max_isa=AVX2", "ATEN_CPU_CAPABILITY": "avx2"},
+    "avx512": {"ONEDNN_MAX_CPU_ISA": "AVX512_CORE", "XLA_FLAGS": "--xla_cpu_max_isa=AVX512",
+               "ATEN_CPU_CAPABILITY": "avx512"},
+}
+
+
+def cap_isa(isa: str | None) -> dict:
+    """Sets ``ISA_CAPS[isa]`` in ``os.environ`` (before TensorFlow or PyTorch start; spawned workers inherit it)
+    and returns what it set; ``None`` / ``"native"`` sets nothing."""
+    if isa in (None, "native"):
+        return {}
+    env = dict(ISA_CAPS[isa])
+    if os.environ.get("XLA_FLAGS"):
+        env["XLA_FLAGS"] = os.environ["XLA_FLAGS"] + " " + env["XLA_FLAGS"]
+    os.environ.update(env)
+    return env
 
 
 def timed(fn, steps: int) -> float:
@@ -254,9 +283,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--gan", action="store_true", help="also the full GAN step (graph and XLA)")
     p.add_argument("--infer", default="", help="comma-separated inference batch sizes, e.g. 1,8")
     p.add_argument("--json", type=Path)
+    p.add_argument("--isa", choices=["native", *ISA_CAPS], default="native",
+                   help="cap the run-time instruction set of oneDNN, XLA and ATen (emulates another CPU kind)")
     p.add_argument("overrides", nargs="*", help="config overrides, e.g. loss.use_id=false")
     args = p.parse_args(argv)
     args.infer_batches = [int(b) for b in args.infer.split(",") if b]
+    isa_env = cap_isa(args.isa)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
 
@@ -271,7 +303,10 @@ def main(argv: list[str] | None = None) -> int:
                          "torch": torch.__version__ if torch else None},
             "torch_threads": torch.get_num_threads() if torch else None,
             "config": args.config, "batch": args.batch, "overrides": args.overrides,
-            "processes": "one worker process per framework; the idle one waits on a pipe"}
+            "processes": "one worker process per framework; the idle one waits on a pipe",
+            "isa_cap": {"isa": args.isa, "env": isa_env,
+                        "note": "emulated: instruction set capped on this machine (see the module docstring)"}
+            if isa_env else None}
     # one process per framework, so neither's idle thread pool competes with the other's kernels
     ctx = mp.get_context("spawn")
     workers, owner, compile_s = {}, {}, {}
@@ -318,7 +353,8 @@ def main(argv: list[str] | None = None) -> int:
                                          else None)
 
     mm = info["matmul_gflops_start"]
-    print(f"\n{info['machine']['cpu']} (kind {info['machine']['kind']}, {info['machine']['cores']} cores), "
+    kind = info["machine"]["kind"] + (f", ISA capped to {args.isa} (emulated)" if isa_env else "")
+    print(f"\n{info['machine']['cpu']} (kind {kind}, {info['machine']['cores']} cores), "
           f"config {args.config}, batch {args.batch}, {args.rounds} rounds x {args.steps} steps; load average "
           f"{info['machine']['loadavg_start'][0]:.1f} -> {info['machine']['loadavg_end'][0]:.1f}")
     print("matmul GFLOP/s start " + ", ".join(f"{k} {v:.0f}" for k, v in mm.items()) + "; end " +
