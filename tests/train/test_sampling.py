@@ -107,6 +107,17 @@ def test_training_with_imle_runs_and_moves_the_noise_weights(tmp_path):
     assert np.isfinite(hist[-1]["g_total"])
 
 
+def _random_pair(seed: int, n: int, face_share: float):
+    """Random face masks (``face_share`` of the pixels face), two random output sets and two noise draws for
+    blocks 8 and 16 (noise at block 8, 2 channels): the inputs of the trainer's diversity ratios."""
+    rng = np.random.default_rng(seed)
+    data = {f"mask_{r}": (rng.random((n, r, r, 1)) > 1.0 - face_share).astype(np.float32) for r in (8, 16)}
+    outs = {f"out_{r}": rng.random((n, r, r, 3)).astype(np.float32) for r in (8, 16)}
+    outs_b = {f"out_{r}": rng.random((n, r, r, 3)).astype(np.float32) for r in (8, 16)}
+    z, z_b = ({"noise_8": rng.standard_normal((n, 8, 8, 2)).astype(np.float32)} for _ in range(2))
+    return data, outs, outs_b, z, z_b
+
+
 def test_diversity_ratio_by_hand_and_config_checks(tmp_path):
     """d = mean_r(mean over the hallucinated pixels of the channel-mean |out - out_b|) / mean|z - z_b|."""
     from facehalluc.config import ConfigError
@@ -121,12 +132,8 @@ def test_diversity_ratio_by_hand_and_config_checks(tmp_path):
     cfg = _noise_cfg(["loss.diversity_weight=1.0", "loss.use_adv=false"])
     trainer = GANTrainer(build_generator(cfg), {}, cfg, build_loss_networks(cfg))
     assert "diversity" in [m.name for m in trainer.metrics]
-    rng = np.random.default_rng(5)
     n = 2
-    data = {f"mask_{r}": (rng.random((n, r, r, 1)) > 0.5).astype(np.float32) for r in (8, 16)}
-    outs = {f"out_{r}": rng.random((n, r, r, 3)).astype(np.float32) for r in (8, 16)}
-    outs_b = {f"out_{r}": rng.random((n, r, r, 3)).astype(np.float32) for r in (8, 16)}
-    z, z_b = ({"noise_8": rng.standard_normal((n, 8, 8, 2)).astype(np.float32)} for _ in range(2))
+    data, outs, outs_b, z, z_b = _random_pair(seed=5, n=n, face_share=0.5)
     got = trainer.diversity_ratio(data, outs, outs_b, z, z_b).numpy()
     for i in range(n):
         per_block = []
@@ -158,12 +165,8 @@ def test_edge_diversity_ratio_by_hand_shift_invariance_and_config_checks(tmp_pat
     trainer = GANTrainer(build_generator(cfg), {}, cfg, build_loss_networks(cfg))
     names = [m.name for m in trainer.metrics]
     assert "diversity_edge" in names and "diversity" not in names
-    rng = np.random.default_rng(6)
     n = 2
-    data = {f"mask_{r}": (rng.random((n, r, r, 1)) > 0.4).astype(np.float32) for r in (8, 16)}
-    outs = {f"out_{r}": rng.random((n, r, r, 3)).astype(np.float32) for r in (8, 16)}
-    outs_b = {f"out_{r}": rng.random((n, r, r, 3)).astype(np.float32) for r in (8, 16)}
-    z, z_b = ({"noise_8": rng.standard_normal((n, 8, 8, 2)).astype(np.float32)} for _ in range(2))
+    data, outs, outs_b, z, z_b = _random_pair(seed=6, n=n, face_share=0.6)
     got = trainer.edge_diversity_ratio(data, outs, outs_b, z, z_b).numpy()
     for i in range(n):
         per_block = []
