@@ -288,14 +288,17 @@ _FINAL_VAL = (("shipped_v1", "shipped_v1"), ("S1_imle, 2,500 steps", "S1_imle"),
               ("S1_imle, 1,500 steps", "S1_imle_at_S3_steps"), ("S3_imle_noiseinit, 1,500 steps", "S3_imle_noiseinit"),
               ("S4_ds_noise64, 1,500 steps", "S4_ds64"), ("S5_ds, 1,500 steps", "S5_ds"),
               ("S6_ds_noise128, 1,500 steps", "S6_ds128"), ("S7_ds64_weight3, 1,500 steps", "S7_ds64_l3"),
-              ("S8_long (S6 + 1,500 steps)", "S8_long"), ("S9_w3cap4 (S6 + 1,500 steps, weight 3, τ 0.4)", "S9_w3cap4"))
+              ("S8_long (S6 + 1,500 steps)", "S8_long"), ("S9_w3cap4 (S6 + 1,500 steps, weight 3, τ 0.4)", "S9_w3cap4"),
+              ("S10_w2cap3 (S6 + 2,000 steps, weight 2, τ 0.3)", "S10_w2cap3"),
+              ("S11_edge (S6 + 2,000 steps, + edge term)", "S11_edge"))
 
 TABLES: dict[str, Callable[[Path], list[str]]] = {
     "sampling_val": sampling_table([(n, f"results/sampling/val/{f}.json") for n, f in _FINAL_VAL]),
     "sampling_test": sampling_table([(n, f"results/sampling/test/{f}.json") for n, f in
                                      (("shipped_v1", "shipped_v1"), ("S1_imle (sampling preset), 2,500 steps", "S1_imle"),
                                       ("S4_ds_noise64, 1,500 steps", "S4_ds64"),
-                                      ("S6_ds_noise128, 1,500 steps", "S6_ds128"))]),
+                                      ("S6_ds_noise128, 1,500 steps", "S6_ds128"),
+                                      ("S10_w2cap3 (S6 + 2,000 steps, weight 2, τ 0.3)", "S10_w2cap3"))]),
     "sampling_runs": runs_table("results/sampling/runs.json", (
         ("S1_imle", "the `sampling` preset: `realism` + 4 noise channels at blocks 8/16/32 (zero-initialised) + "
                     "conditional IMLE, 6 draws"),
@@ -310,7 +313,11 @@ TABLES: dict[str, Callable[[Path], list[str]]] = {
                             "scored at 1,500 (`snapshots/epoch_006.weights.h5`)"),
         ("S8_long", "S6's generator + 1,500 steps of S6's recipe (`--init-from` S6; fresh discriminators)"),
         ("S9_w3cap4", "S6's generator + 1,500 steps with weight 3 and cap 0.4 (`loss.diversity_weight=3 "
-                      "loss.diversity_cap=0.4`)"))),
+                      "loss.diversity_cap=0.4`)"),
+        ("S10_w2cap3", "S6's generator + 2,000 steps with weight 2 and cap 0.3 (`loss.diversity_weight=2 "
+                       "loss.diversity_cap=0.3`)"),
+        ("S11_edge", "S6's generator + 2,000 steps of S6's recipe + the edge term (`loss.diversity_edge_weight=2 "
+                     "loss.diversity_edge_cap=0.08`)"))),
     "sampling_table2": copies_table("results/sampling/table2_k1.json", "results/sampling/table2_k3.json"),
     "sampling_val_peeks": sampling_table([(n, f"results/sampling/val_peeks/{f}.json") for n, f in _PEEKS]),
     "realism_val": cpu_table([f"results/realism/val/{a}.json" for a in _ARMS]),
