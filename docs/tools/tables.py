@@ -258,13 +258,15 @@ def sampling_table(files: Sequence[tuple[str, str]]) -> Callable[[Path], list[st
 _PEEKS = (("shipped_v1", "shipped_v1"), ("S1_imle, 500 steps", "S1_imle_500"), ("S1_imle, 1,000 steps", "S1_imle_1000"),
           ("S2_imle_noadv, 500 steps", "S2_imle_noadv_500"), ("S3_imle_noiseinit, 500 steps", "S3_imle_noiseinit_500"))
 
-def copies_table(k1: str, k3: str) -> Callable[[Path], list[str]]:
-    """Table 2 with K = 1 vs K = 3 hallucinated copies (two ``recognition.experiment`` results files, paired seeds)."""
+def copies_table(k1: str, k3: str, real: str | None = None) -> Callable[[Path], list[str]]:
+    """Table 2 with K = 1 vs K = 3 hallucinated copies (two ``recognition.experiment`` results files, paired seeds);
+    ``real``: the file whose ``real`` arm to use (default ``k1``'s; the arm does not depend on the generator)."""
     def render(root: Path) -> list[str]:
         import numpy as np
 
         a, b = (json.loads((root / f).read_text())["summary"] for f in (k1, k3))
-        arms = (("real only", a["real"]), ("real + 1 hallucinated copy per face", a["real+halluc"]),
+        r = json.loads((root / real).read_text())["summary"]["real"] if real else a["real"]
+        arms = (("real only", r), ("real + 1 hallucinated copy per face", a["real+halluc"]),
                 ("real + 3 hallucinated copies per face", b["real+halluc"]))
         body = []
         for name, arm in arms:
@@ -280,7 +282,7 @@ def copies_table(k1: str, k3: str) -> Callable[[Path], list[str]]:
                          " / ".join(f"{v:+.3f}" for v in d), "", ""))
         return _rows(("training data", "images", "steps × batch", "TPR@FPR=0.01 (mean ± sd)", "per seed 0 / 1 / 2",
                       "AUC", "EER"), body)
-    render.sources = (k1, k3)  # type: ignore[attr-defined]
+    render.sources = (k1, k3) + ((real,) if real else ())  # type: ignore[attr-defined]
     return render
 
 
