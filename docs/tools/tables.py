@@ -321,6 +321,8 @@ TABLES: dict[str, Callable[[Path], list[str]]] = {
         ("S11_edge", "S6's generator + 2,000 steps of S6's recipe + the edge term (`loss.diversity_edge_weight=2 "
                      "loss.diversity_edge_cap=0.08`)"))),
     "sampling_table2": copies_table("results/sampling/table2_k1.json", "results/sampling/table2_k3.json"),
+    "sampling_table2_s10": copies_table("results/sampling/table2_s10_k1.json", "results/sampling/table2_s10_k3.json",
+                                        real="results/sampling/table2_k1.json"),
     "sampling_val_peeks": sampling_table([(n, f"results/sampling/val_peeks/{f}.json") for n, f in _PEEKS]),
     "realism_val": cpu_table([f"results/realism/val/{a}.json" for a in _ARMS]),
     "realism_test": cpu_table([f"results/realism/test/{a}.json" for a in _ARMS]),
