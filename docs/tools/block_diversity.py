@@ -47,37 +47,41 @@ def main(argv: list[str] | None = None) -> int:
     import keras
 
     from facehalluc.data import read_arrays
-    from facehalluc.evaluate.sampling import real_context_composites
+    from facehalluc.evaluate.sampling import real_context_composites, sample_batches
     from facehalluc.infer.engine import load_hallucinator
     from facehalluc.nets.ops import resize_bilinear
-
     from facehalluc.utils.image import to_float
 
     arr = read_arrays(args.data, args.split)
-    masked, mask, aligned = to_float(arr.masked), np.asarray(arr.mask, np.float32), arr.aligned
-    real = to_float(real_context_composites(aligned, mask, 2))  # (N, 2, 128, 128, 3)
+    mask = np.asarray(arr.mask, np.float32)
+    real = to_float(real_context_composites(arr.aligned, mask, 2))  # (N, 2, 128, 128, 3)
 
     def resized(x, r):
         return x if r == x.shape[1] else keras.ops.convert_to_numpy(resize_bilinear(x, r, antialias=True))
 
-    result = {"data": args.data, "split": args.split, "faces": int(len(masked)), "command": " ".join(
+    per_block: dict[int, tuple] = {}  # r -> (context, real pixel and edge distances): the same for every model
+
+    def real_at(r: int) -> tuple:
+        if r not in per_block:
+            context = (resized(mask[..., None], r)[..., 0] < 0.5).astype(np.float32)
+            per_block[r] = (context, *distances(resized(real[:, 0], r), resized(real[:, 1], r), context))
+        return per_block[r]
+
+    result = {"data": args.data, "split": args.split, "faces": int(len(mask)), "command": " ".join(
         ["python", "docs/tools/block_diversity.py", *(argv if argv is not None else sys.argv[1:])]), "models": {}}
     for spec in args.models:
         name, path = spec.split("=", 1)
         run, weights = path.split(":", 1) if ":" in path else (path, None)
         h = load_hallucinator(run, weights)
-        s = {0: {}, 1: {}}
-        for b in range(0, len(masked), 32):  # sample j of face i: the rule of evaluate.sampling (key = row i)
-            got = h.sample(masked[b:b + 32], mask[b:b + 32], k=2, seed=0, keys=list(range(b, min(len(masked), b + 32))))
+        s: list[dict[str, list]] = [{}, {}]
+        for _, got in sample_batches(h, arr.masked, mask, 2, 0):  # the samples evaluate.sampling scores
             for j in (0, 1):
                 for key, v in got[j].items():
                     s[j].setdefault(key, []).append(v)
-        s = {j: {key: np.concatenate(v) for key, v in s[j].items()} for j in (0, 1)}
         rows = {}
         for r in h.cfg.model.resolutions:
-            context = (resized(mask[..., None].astype(np.float32), r)[..., 0] < 0.5).astype(np.float32)
-            mp, me = distances(s[0][f"out_{r}"], s[1][f"out_{r}"], context)
-            rp, re_ = distances(resized(real[:, 0], r), resized(real[:, 1], r), context)
+            context, rp, re_ = real_at(r)
+            mp, me = distances(*(np.concatenate(s[j][f"out_{r}"]) for j in (0, 1)), context)
             rows[str(r)] = {"pixel": {"model": mp, "real": rp, "ratio": mp / rp},
                             "edge": {"model": me, "real": re_, "ratio": me / re_}}
             print(f"{name} block {r:>3}: pixel {mp:.4f} / real {rp:.4f} = {mp / rp:.2f}   "

@@ -69,19 +69,25 @@ def lpips_pairwise(samples: np.ndarray, lpips_model, batch_size: int = 32) -> np
     return d.reshape(len(pairs), n).mean(axis=0)
 
 
+def sample_batches(hallucinator, masked: np.ndarray, masks: np.ndarray, k: int, seed: int, batch_size: int = 32):
+    """Yields ``(rows, samples)`` over the faces in batches: ``samples[j]`` is sample j of the faces ``rows`` (a
+    slice), every output block (``{"out_r": array}``); face key = its row in the split, so a face's samples do
+    not depend on the batching."""
+    n = len(masked)
+    for s in range(0, n, batch_size):
+        sl = slice(s, min(n, s + batch_size))
+        yield sl, hallucinator.sample(to_float(masked[sl]), np.asarray(masks[sl], np.float32), k, seed,
+                                      keys=list(range(sl.start, sl.stop)))
+
+
 def draw_samples(hallucinator, masked: np.ndarray, masks: np.ndarray, k: int, seed: int,
                  batch_size: int = 32) -> np.ndarray:
     """(N, K, H, W, 3) float32: ``k`` samples of every face (face key = its row in the split)."""
-    n = len(masked)
     out = None
-    for s in range(0, n, batch_size):
-        sl = slice(s, min(n, s + batch_size))
-        x = to_float(masked[sl])
-        m = np.asarray(masks[sl], np.float32)
-        outs = hallucinator.sample(x, m, k, seed, keys=list(range(sl.start, sl.stop)))
+    for sl, outs in sample_batches(hallucinator, masked, masks, k, seed, batch_size):
         block = np.stack([o["out_128"] for o in outs], axis=1)
         if out is None:
-            out = np.empty((n,) + block.shape[1:], np.float32)
+            out = np.empty((len(masked),) + block.shape[1:], np.float32)
         out[sl] = block
     return out
 

@@ -295,6 +295,27 @@ def test_samples_differ_and_the_same_seed_gives_the_same_output(tmp_path):
         hal.run(masked, mask, noise={"noise_8": np.zeros((1, 8, 8, 2)), "noise_16": np.zeros((3, 16, 16, 2))})
 
 
+def test_evaluation_samples_follow_the_row_key_rule_in_any_batching(tmp_path):
+    """evaluate.sampling's batches (``sample_batches``, ``draw_samples``): sample j of face i is the hallucinator's
+    sample with key = row i, whatever the batch size, and every output block comes back."""
+    from facehalluc.evaluate.sampling import draw_samples, sample_batches
+
+    hal, _, _, _ = _stochastic_hallucinator(tmp_path)
+    masked, mask = _faces()
+    want = hal.sample(masked, mask, k=2, seed=3, keys=[0, 1, 2])
+    batches = list(sample_batches(hal, masked, mask, 2, 3, batch_size=2))
+    assert [(sl.start, sl.stop) for sl, _ in batches] == [(0, 2), (2, 3)]
+    for sl, got in batches:
+        for j in (0, 1):
+            assert sorted(got[j]) == sorted(want[j])
+            for key in want[j]:  # batch-size rounding only (as in the test above)
+                np.testing.assert_allclose(got[j][key], want[j][key][sl], atol=1e-6)
+    drawn = draw_samples(hal, masked, mask, 2, 3, batch_size=2)
+    assert drawn.shape == (3, 2, 128, 128, 3)
+    for j in (0, 1):
+        np.testing.assert_allclose(drawn[:, j], want[j]["out_128"], atol=1e-6)
+
+
 def test_a_deterministic_model_gives_one_output_k_times(tiny_config):
     from facehalluc.infer.engine import from_keras
     from facehalluc.models import build_cascade
