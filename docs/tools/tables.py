@@ -286,6 +286,18 @@ def copies_table(k1: str, k3: str, real: str | None = None) -> Callable[[Path], 
     return render
 
 
+def identity_band_table(file: str) -> Callable[[Path], list[str]]:
+    """images | dlib cosine with the b px next to the face given back, per b, from ``docs/tools/identity_band.py``."""
+    def render(root: Path) -> list[str]:
+        res = json.loads((root / file).read_text())
+        bands = [str(b) for b in res["bands_px"]]
+        body = [(name, *(f"{row[b]:.4f}" for b in bands)) for name, row in res["models"].items()]
+        body.append(("shipped v1 (deterministic)", *(f"{res['deterministic_default']:.4f}" for _ in bands)))
+        return _rows(("images (sample 0)", *(f"b = {b} px" if b != "0" else "as they are" for b in bands)), body)
+    render.sources = (file,)  # type: ignore[attr-defined]
+    return render
+
+
 _FINAL_VAL = (("shipped_v1", "shipped_v1"), ("S1_imle, 2,500 steps", "S1_imle"),
               ("S1_imle, 1,500 steps", "S1_imle_at_S3_steps"), ("S3_imle_noiseinit, 1,500 steps", "S3_imle_noiseinit"),
               ("S4_ds_noise64, 1,500 steps", "S4_ds64"), ("S5_ds, 1,500 steps", "S5_ds"),
@@ -323,6 +335,7 @@ TABLES: dict[str, Callable[[Path], list[str]]] = {
     "sampling_table2": copies_table("results/sampling/table2_k1.json", "results/sampling/table2_k3.json"),
     "sampling_table2_s10": copies_table("results/sampling/table2_s10_k1.json", "results/sampling/table2_s10_k3.json",
                                         real="results/sampling/table2_k1.json"),
+    "sampling_identity_band": identity_band_table("results/sampling/identity_band/val.json"),
     "sampling_val_peeks": sampling_table([(n, f"results/sampling/val_peeks/{f}.json") for n, f in _PEEKS]),
     "realism_val": cpu_table([f"results/realism/val/{a}.json" for a in _ARMS]),
     "realism_test": cpu_table([f"results/realism/test/{a}.json" for a in _ARMS]),

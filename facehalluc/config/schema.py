@@ -145,6 +145,11 @@ class LossConfig:
     # second generator pass.
     diversity_edge_weight: float = 0.0
     diversity_edge_cap: float = 0.08
+    # Both terms' region leaves out a band of context pixels next to the face: those within this Chebyshev
+    # distance of the face mask, in pixels of the top block (at block r: round(diversity_band_px * r / top)), so
+    # the diversity terms do not reward changing the face's outline (the L1 and perceptual terms still apply
+    # there).  0 = the whole hallucinated region.
+    diversity_band_px: int = 0
 
 
 @dataclass
@@ -316,6 +321,8 @@ def validate(cfg: Config) -> None:
         raise ConfigError("loss.diversity_edge_weight must be >= 0 and loss.diversity_edge_cap > 0")
     if lc.diversity_edge_weight and not m.noise_channels:
         raise ConfigError("loss.diversity_edge_weight needs a noise input (model.noise_channels > 0)")
+    if lc.diversity_band_px < 0:
+        raise ConfigError("loss.diversity_band_px must be >= 0")
     if not 0.0 <= cfg.data.test_share <= 1.0:
         raise ConfigError("data.test_share must be in [0, 1]")
     if cfg.train.batch_size < 1:

@@ -29,6 +29,7 @@ summed across replicas by the optimizer under ``tf.distribute``.
 """
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import keras
@@ -172,12 +173,22 @@ class GANTrainer(keras.Model):
         inputs.update({key: tf.stop_gradient(tf.gather(z, rows)) for key, z in noise.items()})
         return inputs
 
+    def diversity_context(self, data: dict, r: int):
+        """(N, r, r, 1) the region the diversity terms see at block ``r``: the hallucinated pixels (1 - mask), less
+        those within Chebyshev distance ``round(loss.diversity_band_px * r / top block)`` of the face."""
+        mask = tf.cast(data[f"mask_{r}"], tf.float32)
+        band = int(math.floor(self.cfg.loss.diversity_band_px * r / max(self.resolutions) + 0.5))
+        if band:
+            mask = keras.ops.max_pool(mask, pool_size=2 * band + 1, strides=1, padding="same")
+        return 1.0 - mask
+
     def diversity_ratio(self, data: dict, outs: dict, outs_b: dict, noise: dict, noise_b: dict):
         """Per face: mean |out - out_b| over the hallucinated region (averaged over blocks) divided by the mean
-        |noise - noise_b| over every noise input (Yang et al. 2019, Eq. 2; Mao et al. 2019)."""
+        |noise - noise_b| over every noise input (Yang et al. 2019, Eq. 2; Mao et al. 2019); the region is
+        :meth:`diversity_context`."""
         ratio = 0.0
         for r in self.resolutions:
-            context = 1.0 - tf.cast(data[f"mask_{r}"], tf.float32)
+            context = self.diversity_context(data, r)
             diff = tf.reduce_mean(tf.abs(outs[f"out_{r}"] - outs_b[f"out_{r}"]), axis=-1, keepdims=True)
             ratio += _region_mean(diff, context)
         return ratio / len(self.resolutions) / self._noise_distance(noise, noise_b)
@@ -186,10 +197,10 @@ class GANTrainer(keras.Model):
         """:meth:`diversity_ratio` on edges: per block, the channel-mean |Δout - Δout_b| of horizontal and vertical
         neighbour differences Δ, averaged over the pairs whose two pixels are both hallucinated (the mean of the
         two directions), then averaged over blocks and divided by the mean |noise - noise_b|.  A uniform shift
-        (out_b = out + c) gives 0."""
+        (out_b = out + c) gives 0.  Pairs over :meth:`diversity_context`."""
         ratio = 0.0
         for r in self.resolutions:
-            context = 1.0 - tf.cast(data[f"mask_{r}"], tf.float32)
+            context = self.diversity_context(data, r)
             delta = outs[f"out_{r}"] - outs_b[f"out_{r}"]
             vertical = tf.reduce_mean(tf.abs(delta[:, 1:] - delta[:, :-1]), axis=-1, keepdims=True)
             horizontal = tf.reduce_mean(tf.abs(delta[:, :, 1:] - delta[:, :, :-1]), axis=-1, keepdims=True)

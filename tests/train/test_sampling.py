@@ -198,6 +198,47 @@ def test_edge_diversity_ratio_by_hand_shift_invariance_and_config_checks(tmp_pat
     assert np.isfinite(float(logs["g_total"])) and float(logs["diversity_edge"]) >= 0.0
 
 
+def test_diversity_band_leaves_out_the_pixels_next_to_the_face_by_hand(tmp_path):
+    """loss.diversity_band_px = 3 with blocks (8, 16): band 3 px at 16 and floor(3 * 8 / 16 + 0.5) = 2 px at 8; the
+    region is the context pixels farther than that (Chebyshev) from every face pixel; 0 = the whole context."""
+    from facehalluc.config import ConfigError
+    from facehalluc.losses import build_loss_networks
+    from facehalluc.store.build import build_generator
+    from facehalluc.train.trainer import GANTrainer
+
+    with pytest.raises(ConfigError, match="diversity_band_px must be >= 0"):
+        _noise_cfg(["loss.diversity_weight=1.0", "loss.diversity_band_px=-1"])
+    data, outs, outs_b, z, z_b = _random_pair(seed=7, n=2, face_share=0.05)
+    data = {k: v * 0 for k, v in data.items()}
+    data["mask_16"][0, 5, 9, 0] = 1.0  # one face pixel near the middle, one in a corner
+    data["mask_16"][1, 0, 15, 0] = 1.0
+    data["mask_8"][0, 2, 4, 0] = 1.0
+    data["mask_8"][1, 7, 0, 0] = 1.0
+    regions = {}
+    for band in (0, 3):
+        cfg = _noise_cfg(["loss.diversity_weight=1.0", f"loss.diversity_band_px={band}", "loss.use_adv=false"])
+        trainer = GANTrainer(build_generator(cfg), {}, cfg, build_loss_networks(cfg))
+        regions[band] = {r: trainer.diversity_context(data, r).numpy()[..., 0] for r in (8, 16)}
+        got = trainer.diversity_ratio(data, outs, outs_b, z, z_b).numpy()
+        for i in range(2):
+            per_block = []
+            for r, b in ((8, 2 if band else 0), (16, band)):
+                ys, xs = np.nonzero(data[f"mask_{r}"][i, :, :, 0])
+                yy, xx = np.mgrid[:r, :r]
+                far = np.ones((r, r), bool)
+                for y, x in zip(ys, xs):
+                    far &= np.maximum(np.abs(yy - y), np.abs(xx - x)) > b
+                np.testing.assert_array_equal(regions[band][r][i], far.astype(np.float32))
+                diff = np.abs(outs[f"out_{r}"][i] - outs_b[f"out_{r}"][i]).mean(axis=-1)
+                per_block.append(diff[far].mean())
+            want = np.mean(per_block) / (np.abs(z["noise_8"][i] - z_b["noise_8"][i]).mean() + 1e-5)
+            np.testing.assert_allclose(got[i], want, rtol=1e-5)  # float32 sums of <= 256 terms, as above
+    # counted by hand: a 7 x 7 square around (5, 9) at 16 (49 px), a 4 x 4 corner at 16, 5 x 5 at 8 and 3 x 3
+    assert [int((1 - regions[3][16][i]).sum()) for i in range(2)] == [49, 16]
+    assert [int((1 - regions[3][8][i]).sum()) for i in range(2)] == [25, 9]
+    assert [int((1 - regions[0][r][i]).sum()) for r in (8, 16) for i in range(2)] == [1, 1, 1, 1]
+
+
 def test_the_diversity_term_makes_the_samples_differ(tmp_path):
     """Same start, data and noise draws; only loss.diversity_weight differs (1e-9 keeps the same two-draw pass;
     10 makes the term outweigh the pixel loss, whose gradient also moves the noise kernels):
