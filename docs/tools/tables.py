@@ -304,7 +304,9 @@ _FINAL_VAL = (("shipped_v1", "shipped_v1"), ("S1_imle, 2,500 steps", "S1_imle"),
               ("S6_ds_noise128, 1,500 steps", "S6_ds128"), ("S7_ds64_weight3, 1,500 steps", "S7_ds64_l3"),
               ("S8_long (S6 + 1,500 steps)", "S8_long"), ("S9_w3cap4 (S6 + 1,500 steps, weight 3, τ 0.4)", "S9_w3cap4"),
               ("S10_w2cap3 (S6 + 2,000 steps, weight 2, τ 0.3)", "S10_w2cap3"),
-              ("S11_edge (S6 + 2,000 steps, + edge term)", "S11_edge"))
+              ("S11_edge (S6 + 2,000 steps, + edge term)", "S11_edge"),
+              ("S12_band8 (S10 + 2,000 steps, weight 3, τ 0.4, band 8 px)", "S12_band8"),
+              ("S13_band16 (S10 + 2,000 steps, weight 3, τ 0.4, band 16 px)", "S13_band16"))
 
 TABLES: dict[str, Callable[[Path], list[str]]] = {
     "sampling_val": sampling_table([(n, f"results/sampling/val/{f}.json") for n, f in _FINAL_VAL]),
@@ -312,7 +314,9 @@ TABLES: dict[str, Callable[[Path], list[str]]] = {
                                      (("shipped_v1", "shipped_v1"), ("S1_imle (sampling preset), 2,500 steps", "S1_imle"),
                                       ("S4_ds_noise64, 1,500 steps", "S4_ds64"),
                                       ("S6_ds_noise128, 1,500 steps", "S6_ds128"),
-                                      ("S10_w2cap3 (S6 + 2,000 steps, weight 2, τ 0.3)", "S10_w2cap3"))]),
+                                      ("S10_w2cap3 (S6 + 2,000 steps, weight 2, τ 0.3)", "S10_w2cap3"),
+                                      ("S13_band16 (S10 + 2,000 steps, weight 3, τ 0.4, band 16 px)",
+                                       "S13_band16"))]),
     "sampling_runs": runs_table("results/sampling/runs.json", (
         ("S1_imle", "the `sampling` preset: `realism` + 4 noise channels at blocks 8/16/32 (zero-initialised) + "
                     "conditional IMLE, 6 draws"),
@@ -331,7 +335,10 @@ TABLES: dict[str, Callable[[Path], list[str]]] = {
         ("S10_w2cap3", "S6's generator + 2,000 steps with weight 2 and cap 0.3 (`loss.diversity_weight=2 "
                        "loss.diversity_cap=0.3`)"),
         ("S11_edge", "S6's generator + 2,000 steps of S6's recipe + the edge term (`loss.diversity_edge_weight=2 "
-                     "loss.diversity_edge_cap=0.08`)"))),
+                     "loss.diversity_edge_cap=0.08`)"),
+        ("S12_band8", "S10's generator + 2,000 steps with weight 3, cap 0.4 and the terms kept off the 8 px next to "
+                      "the face (`loss.diversity_weight=3 loss.diversity_cap=0.4 loss.diversity_band_px=8`)"),
+        ("S13_band16", "S12 with a 16 px band (`loss.diversity_band_px=16`)"))),
     "sampling_table2": copies_table("results/sampling/table2_k1.json", "results/sampling/table2_k3.json"),
     "sampling_table2_s10": copies_table("results/sampling/table2_s10_k1.json", "results/sampling/table2_s10_k3.json",
                                         real="results/sampling/table2_k1.json"),
