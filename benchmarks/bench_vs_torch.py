@@ -9,8 +9,9 @@ plain SGD update, on a synthetic batch; paths ``tf_graph`` (tf.function, what tr
 ``tf_xla`` (jit_compile), ``torch`` (the same layers in PyTorch, benchmarks/torch_cascade.py, eager) and with
 ``--bf16`` the same three under bfloat16 compute (keras ``mixed_bfloat16``; ``torch.autocast``).
 ``--gan``: the project's full step (``GANTrainer.train_step``: discriminators, LPIPS, every enabled loss of the
-config; random frozen nets), graph and XLA.  ``--infer B,..``: the default inference path
-(:func:`facehalluc.infer.engine.from_keras`, masked 128x128 faces -> every block's output) graph and XLA, and
+config; random frozen nets), graph and XLA.  ``--infer B,..``: the inference path
+(:func:`facehalluc.infer.engine.from_keras`, masked 128x128 faces -> every block's output) in graph mode, with
+XLA, and as this CPU kind's default for that batch size (``infer_default``: ``fastpath.infer_xla``'s choice), and
 PyTorch (pyramid + cascade under ``inference_mode``).
 
 Paths are interleaved: each round times every path once, in a rotated order; the median over rounds is
@@ -178,7 +179,9 @@ def infer_paths(cfg, cascade_fn, torch, bs: int, tf_paths: bool = True) -> dict:
     top = cfg.model.resolutions[-1]
     masked = batch[f"masked_{top}"]
     out = {}
-    for name, jit in ((f"infer_graph_b{bs}", False), (f"infer_xla_b{bs}", True)) if tf_paths else ():
+    # graph, XLA, and the default (fastpath.infer_xla's choice for this batch size on this CPU kind)
+    for name, jit in ((f"infer_graph_b{bs}", False), (f"infer_xla_b{bs}", True),
+                      (f"infer_default_b{bs}", None)) if tf_paths else ():
         h = from_keras(cascade_fn(), cfg, jit_compile=jit)  # a model of its own: XLA patches the cascade
         out[name] = (lambda h=h: h.run(masked))
     if torch is not None:

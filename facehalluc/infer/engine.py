@@ -1,6 +1,7 @@
 """A generator ready for inference, from a training run directory or an exported SavedModel."""
 from __future__ import annotations
 
+import threading
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -131,32 +132,85 @@ class Hallucinator:
     __call__ = run
 
 
+class _XlaSwitch(threading.local):
+    """Per thread: whether a cascade patched by :func:`_xla_switch` runs its XLA-compiled call (read when a
+    function is traced, so each traced inference function keeps the choice it was traced with)."""
+    on = True
+
+
+_XLA = _XlaSwitch()
+
+
+def _xla_switch(cascade) -> None:
+    """Gives ``cascade`` an XLA-compiled call beside its plain one, picked by :data:`_XLA` (once per cascade)."""
+    import tensorflow as tf
+
+    if getattr(cascade, "_xla_call", False):
+        return
+    plain = cascade.call
+    compiled = tf.function(plain, jit_compile=True, reduce_retracing=True)
+
+    def call(*args, **kwargs):
+        return (compiled if _XLA.on else plain)(*args, **kwargs)
+
+    cascade.call = call
+    cascade._xla_call = True
+
+
+def _traced(fn: Callable, xla: bool) -> Callable:
+    """``fn`` as a tf.function whose trace runs a patched cascade compiled (``xla``) or in graph mode."""
+    import tensorflow as tf
+
+    def body(*args):
+        before, _XLA.on = _XLA.on, xla
+        try:
+            return fn(*args)
+        finally:
+            _XLA.on = before
+
+    return tf.function(body, reduce_retracing=True)
+
+
+@dataclass
+class _BySize:
+    """Calls ``small`` for batches of up to ``fastpath.SMALL_BATCH`` faces and ``large`` above."""
+
+    small: Callable
+    large: Callable
+
+    def __call__(self, masked, *rest):
+        from ..utils.fastpath import infer_batch_class
+
+        return (self.small if infer_batch_class(int(np.shape(masked)[0])) == "single" else self.large)(masked, *rest)
+
+
 def from_keras(model, cfg: Config, path: Path | None = None, jit_compile: bool | None = None) -> Hallucinator:
     """Wraps a Keras inference model (or a cascade) from ``facehalluc.models`` / ``load_generator``.
 
-    ``jit_compile``: compile the generator with XLA; ``None`` = this CPU's fast path
-    (:func:`facehalluc.utils.fastpath.infer_xla`)."""
+    ``jit_compile``: compile the generator with XLA; ``None`` = this CPU's fast path for each batch class
+    (:func:`facehalluc.utils.fastpath.infer_xla`: small batches and larger ones may differ)."""
     import keras
 
     from ..models import noise_shapes
     from ..store.export import as_inference_model, inference_fns
-    from ..utils.fastpath import infer_xla
+    from ..utils.fastpath import SMALL_BATCH, infer_xla
 
     model = as_inference_model(model, cfg, all_outputs=True)
     default_fn, with_mask_fn, names = inference_fns(model, cfg, all_outputs=True)
     if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-
         from ..store.export import find_cascade
 
         cascade = find_cascade(model)
-        if (cascade is not None and (infer_xla().on if jit_compile is None else jit_compile)
-                and not getattr(cascade, "_xla_call", False)):
-            # XLA for the cascade only: the anti-aliased pyramid (ScaleAndTranslate) has no XLA kernel
-            cascade.call = tf.function(cascade.call, jit_compile=True, reduce_retracing=True)
-            cascade._xla_call = True
-        default_fn = tf.function(default_fn, reduce_retracing=True)
-        with_mask_fn = tf.function(with_mask_fn, reduce_retracing=True)
+        # XLA for the cascade only: the anti-aliased pyramid (ScaleAndTranslate) has no XLA kernel
+        xla = {n: cascade is not None and (infer_xla(batch=n).on if jit_compile is None else bool(jit_compile))
+               for n in (1, SMALL_BATCH + 1)}
+        if any(xla.values()):
+            _xla_switch(cascade)
+        fns = {n: (_traced(default_fn, on), _traced(with_mask_fn, on)) for n, on in xla.items()}
+        if xla[1] == xla[SMALL_BATCH + 1]:
+            default_fn, with_mask_fn = fns[1]
+        else:
+            default_fn, with_mask_fn = (_BySize(fns[1][i], fns[SMALL_BATCH + 1][i]) for i in (0, 1))
     return Hallucinator(cfg, "keras", path, names, default_fn, with_mask_fn, noise_shapes=noise_shapes(cfg))
 
 

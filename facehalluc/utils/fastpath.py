@@ -35,11 +35,17 @@ TRAIN_XLA_FASTER: dict[str, dict[str, bool]] = {
     # PyTorch); realism (÷8) graph 0.156 vs XLA 0.164 s (results/perf/amd_avx512bf16_{paper,realism}.json)
     "avx512_bf16": {"wide": True, "narrow": False},
 }
-# Inference (infer.py, the web page, augment, evaluate: the generator at batch 1..8): True where XLA was measured
-# faster than graph mode.  Kinds not in a table get graph mode (no compile time, nothing claimed).
-INFER_XLA_FASTER: dict[str, bool] = {
-    "amx": False,          # batch 1 equal, batch 8 graph faster (results/perf/intel_amx_shipped.json)
-    "avx512_bf16": False,  # batch 1 equal (0.015 s), batch 8 graph 0.050 vs XLA 0.059 s (amd_avx512bf16_realism.json)
+# Inference (infer.py, the web page, augment, evaluate): True where XLA was measured faster than graph mode, per
+# CPU kind and batch class: "single" = batches of up to SMALL_BATCH faces (the web page, one photo through the
+# Python API), "batch" = larger ones (infer.py's 16, augment, evaluate).  Kinds not in the table get graph mode
+# (no compile time, nothing claimed).
+SMALL_BATCH = 2
+INFER_XLA_FASTER: dict[str, dict[str, bool]] = {
+    # batch 1 equal, batch 8 graph faster (results/perf/intel_amx_shipped.json)
+    "amx": {"single": False, "batch": False},
+    # batch 1: XLA 0.016 vs graph 0.021 s (amd_avx512bf16_shipped.json; equal, 0.015 s, in amd_avx512bf16_realism);
+    # batch 8 graph 0.050 vs XLA 0.059 s (amd_avx512bf16_realism.json)
+    "avx512_bf16": {"single": True, "batch": False},
 }
 BF16_KINDS = ("amx", "avx512_bf16")
 
@@ -126,8 +132,15 @@ def train_xla(setting: str | bool, kind: str | None = None, width_divisor: int =
     return Choice(on, f"train.xla=auto, CPU kind {kind}, {wc} generator: {verdict}; train.xla=on|off forces it")
 
 
-def infer_xla(kind: str | None = None) -> Choice:
-    """Whether inference (infer.py, the web page, augment, evaluate) jit-compiles the generator.
+def infer_batch_class(n: int) -> str:
+    """``"single"`` for batches of up to :data:`SMALL_BATCH` faces, ``"batch"`` above (keys of
+    :data:`INFER_XLA_FASTER`)."""
+    return "single" if n <= SMALL_BATCH else "batch"
+
+
+def infer_xla(kind: str | None = None, batch: int = SMALL_BATCH + 1) -> Choice:
+    """Whether inference (infer.py, the web page, augment, evaluate) jit-compiles the generator for batches of
+    ``batch`` faces.
 
     ``FACEHALLUC_INFER_XLA=0/1`` overrides the table.
     """
@@ -136,8 +149,9 @@ def infer_xla(kind: str | None = None) -> Choice:
         on = env in ("1", "on", "true")
         return Choice(on, f"FACEHALLUC_INFER_XLA={env}")
     kind = kind or this_cpu_kind()
-    on, how = _measured(INFER_XLA_FASTER, kind)
-    return Choice(on, f"CPU kind {kind}, {how}; FACEHALLUC_INFER_XLA=1|0 forces it")
+    cls = infer_batch_class(batch)
+    on, how = _measured(INFER_XLA_FASTER, kind, cls)
+    return Choice(on, f"CPU kind {kind}, batch class {cls}, {how}; FACEHALLUC_INFER_XLA=1|0 forces it")
 
 
 def bf16_available(kind: str | None = None) -> bool:

@@ -54,9 +54,13 @@ def test_train_xla_follows_the_measured_table():
 def test_infer_xla_table_and_environment(monkeypatch):
     monkeypatch.delenv("FACEHALLUC_INFER_XLA", raising=False)
     for kind in fastpath.KINDS:
-        assert fastpath.infer_xla(kind).on is fastpath.INFER_XLA_FASTER.get(kind, False)
+        for n in (1, fastpath.SMALL_BATCH, fastpath.SMALL_BATCH + 1, 16):
+            cls = "single" if n <= fastpath.SMALL_BATCH else "batch"
+            assert fastpath.infer_batch_class(n) == cls
+            assert fastpath.infer_xla(kind, n).on is fastpath.INFER_XLA_FASTER.get(kind, {}).get(cls, False)
+    assert "batch class single" in fastpath.infer_xla("amx", 1).reason
     monkeypatch.setenv("FACEHALLUC_INFER_XLA", "1")
-    assert fastpath.infer_xla("other").on
+    assert fastpath.infer_xla("other").on and fastpath.infer_xla("other", 1).on
     monkeypatch.setenv("FACEHALLUC_INFER_XLA", "0")
     assert not fastpath.infer_xla("avx2").on
 
@@ -104,3 +108,55 @@ def test_inference_xla_computes_what_graph_mode_computes():
     assert a.keys() == b.keys()
     for k in a:
         np.testing.assert_allclose(b[k], a[k], atol=1e-4)
+
+
+def _xla_calls(fn, *args) -> int:
+    """How many call ops in ``fn``'s traced graph (nested functions included) carry XLA's must-compile mark."""
+    graph = fn.get_concrete_function(*args).graph
+    seen, stack, count = set(), [graph], 0
+    while stack:
+        g = stack.pop()
+        for op in g.get_operations():
+            try:
+                count += bool(op.get_attr("_XlaMustCompile"))
+            except ValueError:
+                pass
+        for name, f in getattr(g, "_functions", {}).items():
+            if name not in seen:
+                seen.add(name)
+                stack.append(f.graph)
+    return count
+
+
+def test_inference_picks_xla_per_batch_class(monkeypatch):
+    """A kind whose table says XLA for small batches and graph mode above: a batch of 1 runs the compiled cascade,
+    a batch of 3 the plain one, both giving graph mode's outputs; one kind's choice for both classes keeps one
+    function pair."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from facehalluc.infer.engine import _BySize, from_keras
+    from facehalluc.models import build_cascade
+
+    monkeypatch.delenv("FACEHALLUC_INFER_XLA", raising=False)
+    monkeypatch.setitem(fastpath.INFER_XLA_FASTER, "other", {"single": True, "batch": False})
+    monkeypatch.setattr(fastpath, "this_cpu_kind", lambda: "other")
+    cfg = load_config("tiny")
+    keras.utils.set_random_seed(4)
+    model = build_cascade(cfg)
+    x = np.zeros((3, 128, 128, 3), "float32")
+    x[:, 32:96, 40:88] = np.random.default_rng(1).uniform(0.1, 1, (3, 64, 48, 3))
+    plain = from_keras(model, cfg, jit_compile=False)
+    want = plain.run(x)
+    h = from_keras(model, cfg)
+    assert isinstance(h._default, _BySize) and isinstance(h._with_mask, _BySize)
+    one, three = tf.constant(x[:1]), tf.constant(x)
+    assert _xla_calls(h._default.small, one) >= 1 and _xla_calls(h._default.large, three) == 0
+    assert _xla_calls(plain._default, one) == 0  # jit_compile=False stays graph mode on a patched cascade
+    for got in (h.run(x[:1]), h.run(x)):
+        n = len(got["out_128"])
+        for k in want:
+            np.testing.assert_allclose(got[k], want[k][:n], atol=1e-4)  # XLA vs graph fusion order (as above)
+    monkeypatch.setitem(fastpath.INFER_XLA_FASTER, "other", {"single": False, "batch": False})
+    assert not isinstance(from_keras(model, cfg)._default, _BySize)
