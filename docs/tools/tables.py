@@ -342,6 +342,8 @@ TABLES: dict[str, Callable[[Path], list[str]]] = {
     "sampling_table2": copies_table("results/sampling/table2_k1.json", "results/sampling/table2_k3.json"),
     "sampling_table2_s10": copies_table("results/sampling/table2_s10_k1.json", "results/sampling/table2_s10_k3.json",
                                         real="results/sampling/table2_k1.json"),
+    "sampling_table2_s13": copies_table("results/sampling/table2_s13_k1.json", "results/sampling/table2_s13_k3.json",
+                                        real="results/sampling/table2_k1.json"),
     "sampling_identity_band": identity_band_table("results/sampling/identity_band/val.json"),
     "sampling_val_peeks": sampling_table([(n, f"results/sampling/val_peeks/{f}.json") for n, f in _PEEKS]),
     "realism_val": cpu_table([f"results/realism/val/{a}.json" for a in _ARMS]),
