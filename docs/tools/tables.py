@@ -306,7 +306,9 @@ _FINAL_VAL = (("shipped_v1", "shipped_v1"), ("S1_imle, 2,500 steps", "S1_imle"),
               ("S10_w2cap3 (S6 + 2,000 steps, weight 2, τ 0.3)", "S10_w2cap3"),
               ("S11_edge (S6 + 2,000 steps, + edge term)", "S11_edge"),
               ("S12_band8 (S10 + 2,000 steps, weight 3, τ 0.4, band 8 px)", "S12_band8"),
-              ("S13_band16 (S10 + 2,000 steps, weight 3, τ 0.4, band 16 px)", "S13_band16"))
+              ("S13_band16 (S10 + 2,000 steps, weight 3, τ 0.4, band 16 px)", "S13_band16"),
+              ("S14_long (S13 + 1,000 steps, S13's recipe)", "S14_long"),
+              ("S15_w4cap5 (S13 + 1,000 steps, weight 4, τ 0.5, band 16 px)", "S15_w4cap5"))
 
 TABLES: dict[str, Callable[[Path], list[str]]] = {
     "sampling_val": sampling_table([(n, f"results/sampling/val/{f}.json") for n, f in _FINAL_VAL]),
@@ -338,7 +340,10 @@ TABLES: dict[str, Callable[[Path], list[str]]] = {
                      "loss.diversity_edge_cap=0.08`)"),
         ("S12_band8", "S10's generator + 2,000 steps with weight 3, cap 0.4 and the terms kept off the 8 px next to "
                       "the face (`loss.diversity_weight=3 loss.diversity_cap=0.4 loss.diversity_band_px=8`)"),
-        ("S13_band16", "S12 with a 16 px band (`loss.diversity_band_px=16`)"))),
+        ("S13_band16", "S12 with a 16 px band (`loss.diversity_band_px=16`)"),
+        ("S14_long", "S13's generator + 1,000 steps of S13's recipe (planned 1,500; stopped at 1,000, see round 7)"),
+        ("S15_w4cap5", "S13's generator + 1,000 steps with weight 4 and cap 0.5, band 16 px "
+                       "(`loss.diversity_weight=4 loss.diversity_cap=0.5 loss.diversity_band_px=16`)"))),
     "sampling_table2": copies_table("results/sampling/table2_k1.json", "results/sampling/table2_k3.json"),
     "sampling_table2_s10": copies_table("results/sampling/table2_s10_k1.json", "results/sampling/table2_s10_k3.json",
                                         real="results/sampling/table2_k1.json"),
