@@ -57,10 +57,10 @@ def main(argv: list[str] | None = None) -> int:
     real = to_uint8(arr.aligned)
     masks = np.asarray(arr.mask, np.float32)
     emb = DlibEmbedder.load()
+    rects, emb_real, _ = emb.embed_real(real)  # the real photos' faces, found and embedded once
 
     def cosine(images: np.ndarray) -> float:
-        er, ef, _ = emb.embed_pairs(real, to_uint8(images))
-        return float(identity_scores(er, ef)[0].mean())
+        return float(identity_scores(emb_real, emb.embed_fakes(to_uint8(images), rects))[0].mean())
 
     base = load_hallucinator("default")
     det = draw_samples(base, arr.masked, masks, 1, 0)[:, 0]
@@ -72,11 +72,11 @@ def main(argv: list[str] | None = None) -> int:
         name, _, where = spec.partition("=")
         run, _, weights = where.partition(":")
         sources[name] = draw_samples(load_hallucinator(run, weights or None), arr.masked, masks, 1, 0)[:, 0]
+    band = {b: band_masks(masks, b)[..., None] for b in bands}
     for name, images in sources.items():
         row = {}
         for b in bands:
-            band = band_masks(masks, b)[..., None]
-            row[str(b)] = cosine(np.where(band, det, images))
+            row[str(b)] = cosine(np.where(band[b], det, images))
         out["models"][name] = row
         print(name, {k: round(v, 4) for k, v in row.items()}, f"(deterministic {out['deterministic_default']:.4f})",
               flush=True)

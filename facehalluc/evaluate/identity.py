@@ -125,18 +125,37 @@ class DlibEmbedder:
                     progress: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Embeddings of every (real, fake) pair, and a bool array: face detected in the real image.
 
-        Chips are cut one image at a time (dlib), then embedded in batches of ``batch_size``.
+        Chips are cut one image at a time (dlib), then embedded in batches of ``batch_size``.  To compare several
+        fake sets with one real set, call :meth:`embed_real` once and :meth:`embed_fakes` per set.
         """
+        if len(real) != len(fake):
+            raise ValueError(f"embed_pairs: {len(real)} real images but {len(fake)} fakes")
+        rects, emb_real, found = self.embed_real(real, progress)
+        return emb_real, self.embed_fakes(fake, rects, progress), found
+
+    def embed_real(self, real: Sequence[np.ndarray], progress: bool = False) -> tuple[list, np.ndarray, np.ndarray]:
+        """``(rects, embeddings, detected)`` of the real images; ``rects`` is what their fakes are cut with
+        (:meth:`embed_fakes`): the face found in the real image, so a fake cannot move the chip."""
         from tqdm import tqdm
 
-        cr, cf, found = [], [], []
-        for r, f in tqdm(list(zip(real, fake)), desc="dlib identity", disable=not progress, unit="pair"):
+        rects, chips, found = [], [], []
+        for r in tqdm(real, desc="dlib identity (real)", disable=not progress, unit="image"):
             r = np.ascontiguousarray(r, dtype=np.uint8)
             rect, ok = self.face_rect(r)
-            cr.append(self.chip(r, rect))
-            cf.append(self.chip(f, rect))
+            rects.append(rect)
+            chips.append(self.chip(r, rect))
             found.append(ok)
-        return self.embed_chips(cr), self.embed_chips(cf), np.array(found, dtype=bool)
+        return rects, self.embed_chips(chips), np.array(found, dtype=bool)
+
+    def embed_fakes(self, fake: Sequence[np.ndarray], rects: Sequence[Any], progress: bool = False) -> np.ndarray:
+        """(N, 128) embeddings of ``fake[i]`` cut with ``rects[i]`` (from :meth:`embed_real`)."""
+        from tqdm import tqdm
+
+        if len(fake) != len(rects):
+            raise ValueError(f"embed_fakes: {len(fake)} images but {len(rects)} face rectangles")
+        chips = [self.chip(f, rect) for f, rect in tqdm(list(zip(fake, rects)), desc="dlib identity (fake)",
+                                                       disable=not progress, unit="image")]
+        return self.embed_chips(chips)
 
 
 def identity_scores(emb_real: np.ndarray, emb_fake: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

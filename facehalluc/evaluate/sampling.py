@@ -112,6 +112,10 @@ def evaluate_sampling(hallucinator, aligned: np.ndarray, masked: np.ndarray, mas
     per_sample = []
     feats_real = R.nss_features(real, masks)
     contrast_real = R.region_contrast(real, masks)
+    if embedder is not None:  # the real photos' faces are found and embedded once, for every sample
+        from facehalluc.evaluate.identity import identity_scores
+
+        rects, emb_real, _ = embedder.embed_real(to_uint8(real), progress=progress)
     for j in range(k):
         fake = samples[:, j]
         rec = {"sample": j, "nss_fd": R.nss_fd(feats_real, R.nss_features(fake, masks)),
@@ -121,10 +125,8 @@ def evaluate_sampling(hallucinator, aligned: np.ndarray, masked: np.ndarray, mas
                                            np.float64).reshape(-1) for i in range(0, len(fake), 32)])
             rec["lpips_v0.1_to_real"] = float(d.mean())
         if embedder is not None:
-            from facehalluc.evaluate.identity import identity_scores
-
-            er, ef, _ = embedder.embed_pairs(to_uint8(real), to_uint8(fake), progress=progress)
-            rec["dlib_identity_cosine"] = float(identity_scores(er, ef)[0].mean())
+            emb_fake = embedder.embed_fakes(to_uint8(fake), rects, progress=progress)
+            rec["dlib_identity_cosine"] = float(identity_scores(emb_real, emb_fake)[0].mean())
         per_sample.append(rec)
     out["per_sample"] = per_sample
     for key in ("nss_fd", "contrast_ratio", "lpips_v0.1_to_real", "dlib_identity_cosine"):
