@@ -11,6 +11,7 @@ import numpy as np
 
 from ..config import Config
 from ..store.spec import ModelPathError  # noqa: F401 - re-exported (its home is facehalluc.store)
+from ..utils.fastpath import infer_batch_class
 
 Outputs = dict[str, np.ndarray]
 
@@ -179,8 +180,6 @@ class _BySize:
     large: Callable
 
     def __call__(self, masked, *rest):
-        from ..utils.fastpath import infer_batch_class
-
         return (self.small if infer_batch_class(int(np.shape(masked)[0])) == "single" else self.large)(masked, *rest)
 
 
@@ -206,11 +205,9 @@ def from_keras(model, cfg: Config, path: Path | None = None, jit_compile: bool |
                for n in (1, SMALL_BATCH + 1)}
         if any(xla.values()):
             _xla_switch(cascade)
-        fns = {n: (_traced(default_fn, on), _traced(with_mask_fn, on)) for n, on in xla.items()}
-        if xla[1] == xla[SMALL_BATCH + 1]:
-            default_fn, with_mask_fn = fns[1]
-        else:
-            default_fn, with_mask_fn = (_BySize(fns[1][i], fns[SMALL_BATCH + 1][i]) for i in (0, 1))
+        fns = {on: (_traced(default_fn, on), _traced(with_mask_fn, on)) for on in set(xla.values())}
+        small, large = fns[xla[1]], fns[xla[SMALL_BATCH + 1]]
+        default_fn, with_mask_fn = small if small is large else (_BySize(small[i], large[i]) for i in (0, 1))
     return Hallucinator(cfg, "keras", path, names, default_fn, with_mask_fn, noise_shapes=noise_shapes(cfg))
 
 
