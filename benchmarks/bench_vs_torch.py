@@ -11,8 +11,9 @@ plain SGD update, on a synthetic batch; paths ``tf_graph`` (tf.function, what tr
 ``--gan``: the project's full step (``GANTrainer.train_step``: discriminators, LPIPS, every enabled loss of the
 config; random frozen nets), graph and XLA.  ``--infer B,..``: the inference path
 (:func:`facehalluc.infer.engine.from_keras`, masked 128x128 faces -> every block's output) in graph mode, with
-XLA, and as this CPU kind's default for that batch size (``infer_default``: ``fastpath.infer_xla``'s choice), and
-PyTorch (pyramid + cascade under ``inference_mode``).
+XLA (both reading the weights as variables), as a loaded model's default for that batch size (``infer_default``:
+what ``load_hallucinator`` gives, ``fastpath.infer_xla``'s choice with the weights frozen per
+``fastpath.infer_freeze``), and PyTorch (pyramid + cascade under ``inference_mode``).
 
 Paths are interleaved: each round times every path once, in a rotated order; the median over rounds is
 reported, and ratios are taken against the median of ``torch`` (or ``tf_graph``) from the same run.  The
@@ -105,6 +106,7 @@ def tf_generator_steps(cfg, batch: dict, bf16: bool) -> dict:
     import tensorflow as tf
 
     from facehalluc.models import build_cascade
+    from facehalluc.utils.fastpath import native_dilated_conv
 
     res = cfg.model.resolutions
     prev = keras.mixed_precision.global_policy()
@@ -119,7 +121,8 @@ def tf_generator_steps(cfg, batch: dict, bf16: bool) -> dict:
     y = {r: tf.constant(batch[f"full_{r}"]) for r in res}
 
     def step():
-        with tf.GradientTape() as tape:
+        # as GANTrainer.train_step: traced inside fastpath.native_dilated_conv (dilated convs as one oneDNN op)
+        with native_dilated_conv(), tf.GradientTape() as tape:
             outs = gen(x, training=True)
             loss = tf.add_n([tf.reduce_mean(tf.abs(y[r] - tf.cast(outs[f"out_{r}"], tf.float32))) for r in res])
         opt.apply(tape.gradient(loss, gen.trainable_variables), gen.trainable_variables)
@@ -179,10 +182,11 @@ def infer_paths(cfg, cascade_fn, torch, bs: int, tf_paths: bool = True) -> dict:
     top = cfg.model.resolutions[-1]
     masked = batch[f"masked_{top}"]
     out = {}
-    # graph, XLA, and the default (fastpath.infer_xla's choice for this batch size on this CPU kind)
-    for name, jit in ((f"infer_graph_b{bs}", False), (f"infer_xla_b{bs}", True),
-                      (f"infer_default_b{bs}", None)) if tf_paths else ():
-        h = from_keras(cascade_fn(), cfg, jit_compile=jit)  # a model of its own: XLA patches the cascade
+    # graph, XLA (both with the weights as variables), and the default of a loaded model (load_hallucinator:
+    # fastpath.infer_xla's choice for this batch size on this CPU kind, weights frozen per fastpath.infer_freeze)
+    for name, jit, freeze in ((f"infer_graph_b{bs}", False, False), (f"infer_xla_b{bs}", True, False),
+                              (f"infer_default_b{bs}", None, None)) if tf_paths else ():
+        h = from_keras(cascade_fn(), cfg, jit_compile=jit, freeze=freeze)  # own model: XLA patches the cascade
         out[name] = (lambda h=h: h.run(masked))
     if torch is not None:
         import torch.nn.functional as F

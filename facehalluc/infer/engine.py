@@ -11,7 +11,7 @@ import numpy as np
 
 from ..config import Config
 from ..store.spec import ModelPathError  # noqa: F401 - re-exported (its home is facehalluc.store)
-from ..utils.fastpath import infer_batch_class
+from ..utils.fastpath import infer_batch_class, native_dilated_conv
 
 Outputs = dict[str, np.ndarray]
 
@@ -165,11 +165,33 @@ def _traced(fn: Callable, xla: bool) -> Callable:
     def body(*args):
         before, _XLA.on = _XLA.on, xla
         try:
-            return fn(*args)
+            with native_dilated_conv():  # at trace time: dilated convolutions as single oneDNN ops
+                return fn(*args)
         finally:
             _XLA.on = before
 
     return tf.function(body, reduce_retracing=True)
+
+
+class _Frozen:
+    """Calls the tf.function ``fn`` with the variables it reads folded into constants (``fastpath.infer_freeze``):
+    one frozen concrete function per input signature (the batch dimension left open), built on first use.
+    The weights are read when it is built: later changes to the model do not reach it."""
+
+    def __init__(self, fn: Callable):
+        self.fn, self.frozen = fn, {}
+
+    def __call__(self, *args):
+        import tensorflow as tf
+        from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+
+        args = [tf.convert_to_tensor(a) for a in args]
+        key = tuple((a.dtype, tuple(a.shape[1:])) for a in args)
+        if key not in self.frozen:
+            concrete = self.fn.get_concrete_function(*[tf.TensorSpec((None, *a.shape[1:]), a.dtype) for a in args])
+            self.frozen[key] = (convert_variables_to_constants_v2(concrete), concrete.structured_outputs)
+        f, structure = self.frozen[key]
+        return tf.nest.pack_sequence_as(structure, f(*args), expand_composites=True)
 
 
 @dataclass
@@ -183,16 +205,21 @@ class _BySize:
         return (self.small if infer_batch_class(int(np.shape(masked)[0])) == "single" else self.large)(masked, *rest)
 
 
-def from_keras(model, cfg: Config, path: Path | None = None, jit_compile: bool | None = None) -> Hallucinator:
+def from_keras(model, cfg: Config, path: Path | None = None, jit_compile: bool | None = None,
+               freeze: bool | None = False) -> Hallucinator:
     """Wraps a Keras inference model (or a cascade) from ``facehalluc.models`` / ``load_generator``.
 
     ``jit_compile``: compile the generator with XLA; ``None`` = this CPU's fast path for each batch class
-    (:func:`facehalluc.utils.fastpath.infer_xla`: small batches and larger ones may differ)."""
+    (:func:`facehalluc.utils.fastpath.infer_xla`: small batches and larger ones may differ).
+    ``freeze``: fold the weights into the traced functions as constants (faster; later changes to ``model``'s
+    weights then do not reach the Hallucinator); ``None`` = :func:`facehalluc.utils.fastpath.infer_freeze`
+    (what :func:`load_hallucinator` does: it owns the model it loads); ``False`` (default) for a live model,
+    e.g. one that is still training."""
     import keras
 
     from ..models import noise_shapes
     from ..store.export import as_inference_model, inference_fns
-    from ..utils.fastpath import SMALL_BATCH, infer_xla
+    from ..utils.fastpath import SMALL_BATCH, infer_freeze, infer_xla
 
     model = as_inference_model(model, cfg, all_outputs=True)
     default_fn, with_mask_fn, names = inference_fns(model, cfg, all_outputs=True)
@@ -205,7 +232,10 @@ def from_keras(model, cfg: Config, path: Path | None = None, jit_compile: bool |
                for n in (1, SMALL_BATCH + 1)}
         if any(xla.values()):
             _xla_switch(cascade)
-        fns = {on: (_traced(default_fn, on), _traced(with_mask_fn, on)) for on in set(xla.values())}
+        if freeze is None:
+            freeze = infer_freeze(sum(int(np.prod(w.shape)) * np.dtype(w.dtype).itemsize for w in model.weights)).on
+        wrap = _Frozen if freeze else (lambda f: f)
+        fns = {on: (wrap(_traced(default_fn, on)), wrap(_traced(with_mask_fn, on))) for on in set(xla.values())}
         small, large = fns[xla[1]], fns[xla[SMALL_BATCH + 1]]
         default_fn, with_mask_fn = small if small is large else (_BySize(small[i], large[i]) for i in (0, 1))
     return Hallucinator(cfg, "keras", path, names, default_fn, with_mask_fn, noise_shapes=noise_shapes(cfg))
@@ -252,4 +282,4 @@ def load_hallucinator(path: str | Path | None = "default", weights: str | Path |
     opened = open_model(path, weights)
     if opened.kind == "savedmodel":
         return from_savedmodel(opened.path, opened)
-    return from_keras(opened.model, opened.cfg, opened.path)
+    return from_keras(opened.model, opened.cfg, opened.path, freeze=None)

@@ -41,6 +41,7 @@ from ..losses import (LOSS_KEYS, LossNetworks, block_generator_losses, context_w
                       hinge_discriminator_loss, hinge_generator_loss, lsgan_discriminator_loss)
 from ..models import FaceComposite, build_discriminator, build_generator_block, noise_shapes
 from ..models.diffaugment import diff_augment
+from ..utils.fastpath import native_dilated_conv
 from .distribute import in_multi_worker
 
 TERMS: tuple[str, ...] = tuple(LOSS_KEYS) + ("d",)
@@ -348,6 +349,15 @@ class GANTrainer(keras.Model):
 
     # ---------------------------------------------------------------------------- train step
     def train_step(self, data):
+        # entered while fit() traces the step: its dilated convolutions become single oneDNN ops (fastpath)
+        with native_dilated_conv():
+            return self._train_step(data)
+
+    def test_step(self, data):
+        with native_dilated_conv():
+            return self._test_step(data)
+
+    def _train_step(self, data):
         inputs = self.imle_inputs(data) if self.imle_samples else self.generator_inputs(data)
         replicas = _num_replicas()
         g_vars = self.generator.trainable_variables
@@ -394,7 +404,7 @@ class GANTrainer(keras.Model):
         self.g_optimizer.apply(g_grads, g_vars)
         return self._record(g_losses, d_losses)
 
-    def test_step(self, data):
+    def _test_step(self, data):
         inputs = self.generator_inputs(data)
         outs = _float32(self.generator(inputs, training=False))
         d_losses = self._d_losses(data, outs, training=False) if self.disc_list else {}

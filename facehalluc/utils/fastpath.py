@@ -11,11 +11,17 @@ The choices are tables of measurements (``benchmarks/bench_vs_torch.py``, figure
 
 ``train.xla`` = ``auto`` turns XLA on where the benchmark measured it faster than TensorFlow's graph mode for the
 training step; ``on`` / ``off`` force it.  The ``tiny`` preset (tests, demos) says ``off``.
+
+Two choices do not depend on the kind: :func:`native_dilated_conv` (dilated convolutions as one oneDNN op while
+this package's TensorFlow code traces a model) and :func:`infer_freeze` (a loaded generator's weights folded into
+its inference graph).
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -152,6 +158,113 @@ def infer_xla(kind: str | None = None, batch: int = SMALL_BATCH + 1) -> Choice:
     cls = infer_batch_class(batch)
     on, how = _measured(INFER_XLA_FASTER, kind, cls)
     return Choice(on, f"CPU kind {kind}, batch class {cls}, {how}; FACEHALLUC_INFER_XLA=1|0 forces it")
+
+
+#: Inference of a generator loaded from a file folds its weights into the traced graph as constants (issue 24):
+#: oneDNN then reorders each convolution's filter once and keeps it (``is_filter_const``) instead of on every
+#: call, and grappler folds what depends on the weights only.  1.1-1.3x at 2-8 faces on the shipped (widths / 8)
+#: generator, outputs identical (docs/performance.md).  Generators whose weights exceed this many bytes keep
+#: their variables: a frozen graph is one protobuf (2 GiB limit) and doubles the weights' memory; the paper
+#: widths (1.57 GB) are compute-bound, where the per-call filter reorder is a small share.
+INFER_FREEZE_MAX_BYTES = 256 * 2**20
+
+
+def infer_freeze(weight_bytes: int) -> Choice:
+    """Whether inference of a loaded generator with ``weight_bytes`` of weights freezes them into its graph.
+    ``FACEHALLUC_INFER_FREEZE=0/1`` overrides (1 still stops at the protobuf limit)."""
+    env = os.environ.get("FACEHALLUC_INFER_FREEZE", "").strip().lower()
+    if env in ("0", "off", "false"):
+        return Choice(False, f"FACEHALLUC_INFER_FREEZE={env}")
+    if env in ("1", "on", "true"):
+        return Choice(weight_bytes < 2**31 - 2**26, f"FACEHALLUC_INFER_FREEZE={env}")
+    if weight_bytes > INFER_FREEZE_MAX_BYTES:
+        return Choice(False, f"{weight_bytes / 2**20:.0f} MiB of weights > {INFER_FREEZE_MAX_BYTES / 2**20:.0f} MiB; "
+                             "FACEHALLUC_INFER_FREEZE=1 forces it")
+    return Choice(True, f"{weight_bytes / 2**20:.1f} MiB of weights; FACEHALLUC_INFER_FREEZE=0 keeps variables")
+
+
+class _Tracing(threading.local):
+    native_dilation = 0  # depth of native_dilated_conv() blocks entered by this thread
+
+
+_TRACING = _Tracing()
+
+
+def onednn_enabled() -> bool:
+    """Whether TensorFlow runs its oneDNN kernels (x86 Linux builds, unless ``TF_ENABLE_ONEDNN_OPTS=0``)."""
+    try:
+        from tensorflow.python.util import _pywrap_util_port
+    except ImportError:  # not TensorFlow, or a build without the probe: claim nothing
+        return False
+    return bool(_pywrap_util_port.IsMklEnabled())
+
+
+def native_dilation() -> Choice:
+    """Whether :func:`native_dilated_conv` acts: the Keras backend is TensorFlow and oneDNN is on (TensorFlow's
+    own CPU kernels have no dilated gradient).  ``FACEHALLUC_NATIVE_DILATION=0`` turns it off."""
+    import keras
+
+    if os.environ.get("FACEHALLUC_NATIVE_DILATION", "").strip().lower() in ("0", "off", "false"):
+        return Choice(False, "FACEHALLUC_NATIVE_DILATION=0")
+    if keras.backend.backend() != "tensorflow":
+        return Choice(False, f"Keras backend {keras.backend.backend()}")
+    if not onednn_enabled():
+        return Choice(False, "oneDNN is off: TensorFlow's CPU kernels have no dilated convolution gradient")
+    return Choice(True, "oneDNN on; FACEHALLUC_NATIVE_DILATION=0 turns it off")
+
+
+@contextlib.contextmanager
+def native_dilated_conv():
+    """While this thread is inside the block, Keras's TensorFlow backend lowers a dilated, stride-1, 2-D,
+    channels-last, ungrouped ``keras.ops.conv`` to one ``Conv2D`` op with ``dilations`` (oneDNN runs it
+    natively, forward and both gradients) instead of ``tf.nn.convolution``'s space-to-batch, convolution and
+    batch-to-space.  The models keep calling ``keras.ops`` only; the train step and the inference functions
+    enter this block while they are traced, so it decides what their graphs contain.  Same function (to float
+    rounding); on the shipped generator 1.10x faster train step and 1.03-1.18x faster inference
+    (docs/performance.md, issue 24).  Not used for SavedModel export: TensorFlow without oneDNN (other CPUs,
+    ``TF_ENABLE_ONEDNN_OPTS=0``) has no dilated gradient on CPU, so exported graphs keep the portable form.
+    Yields whether it acts (:func:`native_dilation`)."""
+    if not native_dilation().on:
+        yield False
+        return
+    _install_native_dilation()
+    _TRACING.native_dilation += 1
+    try:
+        yield True
+    finally:
+        _TRACING.native_dilation -= 1
+
+
+def _install_native_dilation() -> None:
+    """Wraps ``keras.src.backend.tensorflow.nn.conv`` once per process; the wrapper changes nothing outside a
+    :func:`native_dilated_conv` block of the calling thread."""
+    import tensorflow as tf
+    from keras.src.backend.tensorflow import nn as tf_nn
+
+    if getattr(tf_nn.conv, "_facehalluc_native_dilation", False):
+        return
+    stock = tf_nn.conv
+
+    def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
+        if _TRACING.native_dilation and _plain_dilated_2d(inputs, kernel, strides, data_format, dilation_rate):
+            d = (dilation_rate,) * 2 if isinstance(dilation_rate, int) else tuple(dilation_rate)
+            return tf.nn.conv2d(inputs, kernel, strides=1, padding=padding.upper(), data_format="NHWC",
+                                dilations=[1, *d, 1])
+        return stock(inputs, kernel, strides, padding, data_format, dilation_rate)
+
+    conv._facehalluc_native_dilation = True
+    conv.stock = stock
+    tf_nn.conv = conv
+
+
+def _plain_dilated_2d(inputs, kernel, strides, data_format, dilation_rate) -> bool:
+    import keras
+
+    pair = (lambda v: (v,) * 2 if isinstance(v, int) else tuple(v))
+    fmt = data_format or keras.config.image_data_format()
+    return (len(inputs.shape) == 4 and len(kernel.shape) == 4 and fmt == "channels_last"
+            and len(pair(dilation_rate)) == 2 and pair(dilation_rate) != (1, 1) and set(pair(strides)) == {1}
+            and inputs.shape[-1] is not None and inputs.shape[-1] == kernel.shape[-2])
 
 
 def bf16_available(kind: str | None = None) -> bool:

@@ -93,8 +93,16 @@ batch = {{k: tf.constant(np.asarray(v)) for k, v in batch.items()}}
 trainer = GANTrainer(build_cascade(cfg_t), build_discriminators(cfg_t.model.resolutions, cfg_t), cfg_t,
                      __import__("facehalluc.losses", fromlist=["LossNetworks"]).LossNetworks())
 trainer.compile(*make_optimizers(cfg_t))
-logs = tf.function(trainer.train_step)(batch)
+step = tf.function(trainer.train_step)
+logs = step(batch)
 out["train_step_g_total"] = float(logs["g_total"])
+# the step is traced inside fastpath.native_dilated_conv: with oneDNN on its dilated convolutions (every
+# block's conv0) are single Conv2D ops, forward and backward, with no space-to-batch around them
+graph_def = step.get_concrete_function(batch).graph.as_graph_def()
+nodes = list(graph_def.node) + [n for f in graph_def.library.function for n in f.node_def]
+out["train_step_space_to_batch"] = sum(n.op == "SpaceToBatchND" for n in nodes)
+out["train_step_dilated_conv"] = sum(n.op.startswith("Conv2D") and list(n.attr["dilations"].list.i) not in ([], [1, 1, 1, 1])
+                                     for n in nodes)
 print("RESULT" + json.dumps(out))
 """
 
@@ -135,5 +143,7 @@ def test_train_step_graph_is_remapped_without_errors(numerics):
     import math
 
     assert math.isfinite(numerics["train_step_g_total"])
+    # and with the dilated convolutions native (fastpath.native_dilated_conv; oneDNN is on in this subprocess)
+    assert numerics["train_step_space_to_batch"] == 0 and numerics["train_step_dilated_conv"] >= 5
     bad = [line for line in numerics["stderr"].splitlines() if "remapper failed" in line]
     assert not bad, bad[:2]

@@ -160,3 +160,141 @@ def test_inference_picks_xla_per_batch_class(monkeypatch):
             np.testing.assert_allclose(got[k], want[k][:n], atol=1e-4)  # XLA vs graph fusion order (as above)
     monkeypatch.setitem(fastpath.INFER_XLA_FASTER, "other", {"single": False, "batch": False})
     assert not isinstance(from_keras(model, cfg)._default, _BySize)
+
+
+# ---------------------------------------------------------------------- native dilated convolutions (issue 24)
+_DILATION_SCRIPT = r"""
+import json, sys, threading
+import numpy as np, tensorflow as tf, keras
+sys.path.insert(0, {repo!r})
+from facehalluc.utils import fastpath
+
+rng = np.random.default_rng(0)
+x = tf.constant(rng.standard_normal((2, 16, 16, 6)).astype("float32"))
+layers = [keras.layers.Conv2D(5, 3, padding="same", dilation_rate=2, name="dilated"),
+          keras.layers.Conv2D(4, 3, padding="valid", dilation_rate=(2, 3), name="dilated_valid"),
+          keras.layers.Conv2D(4, 3, strides=2, padding="same", name="strided"),
+          keras.layers.Conv2D(4, 3, padding="same", dilation_rate=2, groups=2, name="grouped")]
+for l in layers:
+    l.build(x.shape)
+
+def step(native):
+    def f(t):
+        ctx = fastpath.native_dilated_conv() if native else __import__("contextlib").nullcontext()
+        with ctx, tf.GradientTape() as tape:
+            tape.watch(t)
+            ys = [l(t) for l in layers]
+            loss = tf.add_n([tf.reduce_sum(tf.sin(y)) for y in ys])
+        weights = [l.kernel for l in layers]
+        return ys + tape.gradient(loss, [t] + weights)
+    return tf.function(f)
+
+def op_counts(fn):
+    ops = [op for op in fn.get_concrete_function(x).graph.get_operations()]
+    dilated = sum(op.type == "Conv2D" and list(op.get_attr("dilations")) != [1, 1, 1, 1] for op in ops)
+    return {{"space_to_batch": sum(op.type == "SpaceToBatchND" for op in ops), "dilated_conv2d": dilated}}
+
+native, stock = step(True), step(False)
+out = {{"on": fastpath.native_dilation().on, "native": op_counts(native), "stock": op_counts(stock)}}
+a, b = native(x), stock(x)
+out["max_rel"] = max(float(np.max(np.abs(p - q)) / np.max(np.abs(q))) for p, q in zip(a, b))
+seen = {{}}
+with fastpath.native_dilated_conv():  # another thread tracing meanwhile gets the stock lowering
+    t = threading.Thread(target=lambda: seen.update(op_counts(step(False))))
+    t.start(); t.join()
+out["other_thread"] = seen
+print("RESULT" + json.dumps(out))
+"""
+
+
+@pytest.mark.parametrize("onednn", ["1", "0"])
+def test_native_dilated_conv_is_one_op_with_the_same_values_and_gradients(onednn):
+    """Inside ``native_dilated_conv`` (oneDNN on) a dilated stride-1 conv traces to one ``Conv2D`` with
+    ``dilations`` (forward, and its gradients need no space-to-batch either); strided and grouped convs keep the
+    stock lowering; outputs and the input / kernel gradients equal the stock lowering's.  With oneDNN off it does
+    nothing (TensorFlow's own CPU kernels have no dilated gradient).  A subprocess per setting, so the result
+    does not depend on whether this CPU turns oneDNN on by default.
+
+    Tolerance 1e-5 relative: the two lowerings sum the same 3x3xC products in another order (float32 rounding,
+    ~1e-7 relative per sum); the space-to-batch reshuffle moves no values."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from support.paths import REPO
+
+    env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": onednn, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    env.pop("FACEHALLUC_NATIVE_DILATION", None)
+    proc = subprocess.run([sys.executable, "-c", _DILATION_SCRIPT.format(repo=str(REPO))], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.split("RESULT", 1)[1])
+    assert out["stock"]["space_to_batch"] >= 2 and out["stock"]["dilated_conv2d"] == 0
+    assert out["other_thread"] == out["stock"]
+    assert out["max_rel"] <= 1e-5
+    if onednn == "1":
+        assert out["on"]
+        # the grouped conv (Keras lowers it through XLA) keeps its own path; both plain dilated convs are native
+        assert out["native"]["dilated_conv2d"] >= 2
+        assert out["native"]["space_to_batch"] == out["stock"]["space_to_batch"] - 2 * 2  # forward + gradient each
+    else:
+        assert not out["on"] and out["native"] == out["stock"]
+
+
+def test_native_dilation_switch(monkeypatch):
+    monkeypatch.setenv("FACEHALLUC_NATIVE_DILATION", "0")
+    assert not fastpath.native_dilation().on
+    with fastpath.native_dilated_conv() as acting:
+        assert not acting
+
+
+def test_infer_freeze_threshold_and_environment(monkeypatch):
+    monkeypatch.delenv("FACEHALLUC_INFER_FREEZE", raising=False)
+    assert fastpath.infer_freeze(24_640_000).on  # the shipped generator (6.16 M float32 weights)
+    assert not fastpath.infer_freeze(1_571_070_524).on  # the paper widths (392.8 M float32 weights)
+    assert fastpath.infer_freeze(fastpath.INFER_FREEZE_MAX_BYTES).on
+    assert not fastpath.infer_freeze(fastpath.INFER_FREEZE_MAX_BYTES + 1).on
+    monkeypatch.setenv("FACEHALLUC_INFER_FREEZE", "0")
+    assert not fastpath.infer_freeze(1000).on
+    monkeypatch.setenv("FACEHALLUC_INFER_FREEZE", "1")
+    assert fastpath.infer_freeze(1_571_070_524).on and not fastpath.infer_freeze(2**31).on
+
+
+def _graph_ops(concrete) -> set[str]:
+    graph_def = concrete.graph.as_graph_def()
+    ops = {n.op for n in graph_def.node}
+    for f in graph_def.library.function:
+        ops |= {n.op for n in f.node_def}
+    return ops
+
+
+def test_frozen_inference_reads_no_variables_and_keeps_the_weights_it_froze():
+    """``freeze=True`` (what load_hallucinator does for the shipped widths): the traced function reads no
+    variables, gives the live function's outputs, and keeps the weights it froze when the model changes after
+    (the default ``freeze=False`` follows the model).  Tolerance 1e-5 on [0, 1] images: grappler folds constants
+    in the frozen graph (same products, another rounding order; 0 to 4e-7 measured)."""
+    import keras
+    import numpy as np
+
+    from facehalluc.infer.engine import _Frozen, from_keras
+    from facehalluc.models import build_cascade
+
+    cfg = load_config("tiny")
+    keras.utils.set_random_seed(5)
+    model = build_cascade(cfg)
+    x = np.zeros((3, 128, 128, 3), "float32")
+    x[:, 32:96, 40:88] = np.random.default_rng(2).uniform(0.1, 1, (3, 64, 48, 3))
+    live = from_keras(model, cfg, jit_compile=False)
+    frozen = from_keras(model, cfg, jit_compile=False, freeze=True)
+    assert isinstance(frozen._default, _Frozen) and not isinstance(live._default, _Frozen)
+    want, got = live.run(x), frozen.run(x)
+    for k in want:
+        np.testing.assert_allclose(got[k], want[k], atol=1e-5)
+    (concrete, _), = frozen._default.frozen.values()
+    ops = _graph_ops(concrete)
+    assert not ops & {"ReadVariableOp", "VarHandleOp", "ResourceGather"}, ops & {"ReadVariableOp", "VarHandleOp"}
+    model.set_weights([w * 0.5 for w in model.get_weights()])
+    changed = live.run(x)
+    assert np.abs(changed["out_128"] - want["out_128"]).max() > 1e-3  # the live function follows the model
+    np.testing.assert_array_equal(frozen.run(x)["out_128"], got["out_128"])  # the frozen one does not
