@@ -177,16 +177,21 @@ def infer_paths(cfg, cascade_fn, torch, bs: int, tf_paths: bool = True) -> dict:
     import numpy as np
 
     from facehalluc.infer.engine import from_keras
+    from facehalluc.utils import fastpath
 
     batch = synthetic(cfg, bs, seed=1)
     top = cfg.model.resolutions[-1]
     masked = batch[f"masked_{top}"]
     out = {}
-    # graph, XLA (both with the weights as variables), and the default of a loaded model (load_hallucinator:
-    # fastpath.infer_xla's choice for this batch size on this CPU kind, weights frozen per fastpath.infer_freeze)
+    # graph, XLA (both with the weights as variables), and a loaded model's default in its steady state
+    # (load_hallucinator: fastpath.infer_xla's choice for this batch size on this CPU kind, the weights frozen as
+    # fastpath.infer_freeze says; freeze=True freezes from the first call instead of after INFER_FREEZE_AFTER_FACES)
     for name, jit, freeze in ((f"infer_graph_b{bs}", False, False), (f"infer_xla_b{bs}", True, False),
                               (f"infer_default_b{bs}", None, None)) if tf_paths else ():
-        h = from_keras(cascade_fn(), cfg, jit_compile=jit, freeze=freeze)  # own model: XLA patches the cascade
+        model = cascade_fn()  # a model of its own: XLA patches the cascade
+        if freeze is None:
+            freeze = fastpath.infer_freeze(sum(int(np.prod(w.shape)) * 4 for w in model.weights)).on
+        h = from_keras(model, cfg, jit_compile=jit, freeze=freeze)
         out[name] = (lambda h=h: h.run(masked))
     if torch is not None:
         import torch.nn.functional as F

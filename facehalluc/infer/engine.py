@@ -175,11 +175,12 @@ def _traced(fn: Callable, xla: bool) -> Callable:
 
 class _Frozen:
     """Calls the tf.function ``fn`` with the variables it reads folded into constants (``fastpath.infer_freeze``):
-    one frozen concrete function per input signature (the batch dimension left open), built on first use.
-    The weights are read when it is built: later changes to the model do not reach it."""
+    one frozen concrete function per input signature (the batch dimension left open), built once ``after`` faces
+    have gone through that signature (``fn`` itself runs them).  The weights are read when it is built: later
+    changes to the model do not reach it."""
 
-    def __init__(self, fn: Callable):
-        self.fn, self.frozen = fn, {}
+    def __init__(self, fn: Callable, after: int = 0):
+        self.fn, self.after, self.frozen, self.seen = fn, int(after), {}, {}
 
     def __call__(self, *args):
         import tensorflow as tf
@@ -187,6 +188,9 @@ class _Frozen:
 
         args = [tf.convert_to_tensor(a) for a in args]
         key = tuple((a.dtype, tuple(a.shape[1:])) for a in args)
+        if key not in self.frozen and self.seen.get(key, 0) < self.after:
+            self.seen[key] = self.seen.get(key, 0) + int(args[0].shape[0])
+            return self.fn(*args)
         if key not in self.frozen:
             concrete = self.fn.get_concrete_function(*[tf.TensorSpec((None, *a.shape[1:]), a.dtype) for a in args])
             self.frozen[key] = (convert_variables_to_constants_v2(concrete), concrete.structured_outputs)
@@ -211,15 +215,16 @@ def from_keras(model, cfg: Config, path: Path | None = None, jit_compile: bool |
 
     ``jit_compile``: compile the generator with XLA; ``None`` = this CPU's fast path for each batch class
     (:func:`facehalluc.utils.fastpath.infer_xla`: small batches and larger ones may differ).
-    ``freeze``: fold the weights into the traced functions as constants (faster; later changes to ``model``'s
-    weights then do not reach the Hallucinator); ``None`` = :func:`facehalluc.utils.fastpath.infer_freeze`
-    (what :func:`load_hallucinator` does: it owns the model it loads); ``False`` (default) for a live model,
-    e.g. one that is still training."""
+    ``freeze``: fold the weights into the traced functions as constants (faster per call; later changes to
+    ``model``'s weights then do not reach the Hallucinator): ``True`` from the first call; ``None`` =
+    :func:`facehalluc.utils.fastpath.infer_freeze`, after ``fastpath.INFER_FREEZE_AFTER_FACES`` faces (what
+    :func:`load_hallucinator` does: it owns the model it loads); ``False`` (default) for a live model, e.g. one
+    that is still training."""
     import keras
 
     from ..models import noise_shapes
     from ..store.export import as_inference_model, inference_fns
-    from ..utils.fastpath import SMALL_BATCH, infer_freeze, infer_xla
+    from ..utils.fastpath import INFER_FREEZE_AFTER_FACES, SMALL_BATCH, infer_freeze, infer_xla
 
     model = as_inference_model(model, cfg, all_outputs=True)
     default_fn, with_mask_fn, names = inference_fns(model, cfg, all_outputs=True)
@@ -232,9 +237,11 @@ def from_keras(model, cfg: Config, path: Path | None = None, jit_compile: bool |
                for n in (1, SMALL_BATCH + 1)}
         if any(xla.values()):
             _xla_switch(cascade)
+        after = 0
         if freeze is None:
             freeze = infer_freeze(sum(int(np.prod(w.shape)) * np.dtype(w.dtype).itemsize for w in model.weights)).on
-        wrap = _Frozen if freeze else (lambda f: f)
+            after = INFER_FREEZE_AFTER_FACES
+        wrap = (lambda f: _Frozen(f, after)) if freeze else (lambda f: f)
         fns = {on: (wrap(_traced(default_fn, on)), wrap(_traced(with_mask_fn, on))) for on in set(xla.values())}
         small, large = fns[xla[1]], fns[xla[SMALL_BATCH + 1]]
         default_fn, with_mask_fn = small if small is large else (_BySize(small[i], large[i]) for i in (0, 1))

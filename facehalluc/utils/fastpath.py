@@ -167,6 +167,13 @@ def infer_xla(kind: str | None = None, batch: int = SMALL_BATCH + 1) -> Choice:
 #: their variables: a frozen graph is one protobuf (2 GiB limit) and doubles the weights' memory; the paper
 #: widths (1.57 GB) are compute-bound, where the per-call filter reorder is a small share.
 INFER_FREEZE_MAX_BYTES = 256 * 2**20
+#: ... once this many faces have gone through one input signature: freezing costs about 1.4 s once (the graph
+#: conversion, and grappler on a graph with the weights inside; shipped generator, Zen 4) and saves about a tenth
+#: of every later call, so a short run (infer.py on a few photos) should never pay for it and a long one (evaluate,
+#: augment, the web page) should.  256 faces are ~32 calls of 8 (~1.6 s of calls, about the cost of freezing).
+#: A count, not a time, so the same inputs give the same outputs on every run (frozen and live outputs differ by
+#: float rounding only, <= 4e-7).
+INFER_FREEZE_AFTER_FACES = 256
 
 
 def infer_freeze(weight_bytes: int) -> Choice:

@@ -298,3 +298,29 @@ def test_frozen_inference_reads_no_variables_and_keeps_the_weights_it_froze():
     changed = live.run(x)
     assert np.abs(changed["out_128"] - want["out_128"]).max() > 1e-3  # the live function follows the model
     np.testing.assert_array_equal(frozen.run(x)["out_128"], got["out_128"])  # the frozen one does not
+
+
+def test_loaded_generator_freezes_after_the_set_number_of_faces(monkeypatch):
+    """``freeze=None`` (load_hallucinator): the live function runs the first ``INFER_FREEZE_AFTER_FACES`` faces of
+    an input signature, the frozen one every call after; a signature of its own (with a mask) counts apart."""
+    import keras
+    import numpy as np
+
+    from facehalluc.infer.engine import _Frozen, from_keras
+    from facehalluc.models import build_cascade
+
+    monkeypatch.delenv("FACEHALLUC_INFER_FREEZE", raising=False)
+    monkeypatch.setattr(fastpath, "INFER_FREEZE_AFTER_FACES", 4)
+    cfg = load_config("tiny")
+    keras.utils.set_random_seed(6)
+    h = from_keras(build_cascade(cfg), cfg, jit_compile=False, freeze=None)
+    assert isinstance(h._default, _Frozen) and h._default.after == 4
+    x = np.zeros((3, 128, 128, 3), "float32")
+    x[:, 32:96, 40:88] = 0.5
+    first = h.run(x)
+    assert not h._default.frozen  # 3 faces seen
+    h.run(x)
+    assert not h._default.frozen  # 6 faces seen: the next call freezes
+    third = h.run(x)
+    assert len(h._default.frozen) == 1 and not h._with_mask.frozen
+    np.testing.assert_allclose(third["out_128"], first["out_128"], atol=1e-5)  # constant folding's rounding
