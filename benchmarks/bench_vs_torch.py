@@ -302,6 +302,9 @@ def main(argv: list[str] | None = None) -> int:
     args.infer_batches = [int(b) for b in args.infer.split(",") if b]
     isa_env = cap_isa(args.isa)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from facehalluc.utils.fastpath import prefer_onednn
+
+    prefer_onednn()  # what the command-line tools do before TensorFlow starts (the workers inherit it)
     import keras
 
     try:

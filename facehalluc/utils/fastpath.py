@@ -206,6 +206,28 @@ def onednn_enabled() -> bool:
     return bool(_pywrap_util_port.IsMklEnabled())
 
 
+def prefer_onednn() -> Choice:
+    """Called by the command-line tools (``utils.quiet.quiet_tensorflow``) before TensorFlow is imported: sets
+    ``TF_ENABLE_ONEDNN_OPTS=1`` on x86 kinds.  TensorFlow 2.21 turns its oneDNN kernels on by itself only on CPUs
+    with AVX512-VNNI, AVX512-BF16, AVX-VNNI or AMX; elsewhere (AVX2 machines, AVX-512 without VNNI) graph mode runs
+    Eigen's convolutions, measured 1.45x slower than PyTorch (which uses oneDNN) on the shipped step, where oneDNN
+    capped at AVX2 ran level with it (docs/performance.md).  A user's own setting wins; after TensorFlow is
+    imported it is too late and nothing is set.  Library use: set the variable before importing TensorFlow."""
+    if "TF_ENABLE_ONEDNN_OPTS" in os.environ:
+        return Choice(os.environ["TF_ENABLE_ONEDNN_OPTS"] not in ("0", "false"), "TF_ENABLE_ONEDNN_OPTS set by the user")
+    if _tensorflow_imported():
+        return Choice(False, "TensorFlow already imported: its own default stands")
+    kind = this_cpu_kind()
+    if kind == "other":
+        return Choice(False, "not an x86 kind with AVX2 (or no /proc/cpuinfo): TensorFlow's own default stands")
+    os.environ["TF_ENABLE_ONEDNN_OPTS"] = "1"
+    return Choice(True, f"CPU kind {kind}: TF_ENABLE_ONEDNN_OPTS=1 (export TF_ENABLE_ONEDNN_OPTS=0 to keep Eigen)")
+
+
+def _tensorflow_imported() -> bool:
+    return "tensorflow" in sys.modules
+
+
 def native_dilation() -> Choice:
     """Whether :func:`native_dilated_conv` acts: the Keras backend is TensorFlow and oneDNN is on (TensorFlow's
     own CPU kernels have no dilated gradient).  ``FACEHALLUC_NATIVE_DILATION=0`` turns it off."""
@@ -295,28 +317,34 @@ def log(line: str, prefix: str = "train") -> None:
     print(f"{prefix}: {line}", file=sys.stderr, flush=True)
 
 
-def _keras_callback_base():
+def _first_step_timer_class():
+    import time
+
     import keras
 
-    return keras.callbacks.Callback
+    class FirstStepTimer(keras.callbacks.Callback):
+        """Prints how long ``fit()``'s first step took (tracing, and with XLA compiling, the train step)."""
+
+        def __init__(self, xla: bool):
+            super().__init__()
+            self.xla, self.t0 = xla, None
+
+        def on_train_begin(self, logs=None):
+            self.t0 = time.perf_counter()
+
+        def on_train_batch_end(self, batch, logs=None):
+            if self.t0 is not None:
+                what = "trace + XLA compile" if self.xla else "trace"
+                log(f"first step ({what} + run) took {time.perf_counter() - self.t0:.1f} s")
+                self.t0 = None
+
+    return FirstStepTimer
 
 
-class FirstStepTimer(_keras_callback_base()):
-    """Prints how long ``fit()``'s first step took (tracing, and with XLA compiling, the train step)."""
-
-    def __init__(self, xla: bool):
-        super().__init__()
-        self.xla, self.t0 = xla, None
-
-    def on_train_begin(self, logs=None):
-        import time
-
-        self.t0 = time.perf_counter()
-
-    def on_train_batch_end(self, batch, logs=None):
-        import time
-
-        if self.t0 is not None:
-            what = "trace + XLA compile" if self.xla else "trace"
-            log(f"first step ({what} + run) took {time.perf_counter() - self.t0:.1f} s")
-            self.t0 = None
+def __getattr__(name: str):
+    # FirstStepTimer is a keras callback: built on first use, so importing this module imports neither Keras nor
+    # TensorFlow (the command-line tools call prefer_onednn before TensorFlow starts)
+    if name == "FirstStepTimer":
+        globals()[name] = cls = _first_step_timer_class()
+        return cls
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

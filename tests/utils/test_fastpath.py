@@ -1,6 +1,8 @@
 """facehalluc.utils.fastpath: the CPU kind, and the XLA / precision choices made from it."""
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from facehalluc.config import PRESETS, load_config
@@ -324,3 +326,35 @@ def test_loaded_generator_freezes_after_the_set_number_of_faces(monkeypatch):
     third = h.run(x)
     assert len(h._default.frozen) == 1 and not h._with_mask.frozen
     np.testing.assert_allclose(third["out_128"], first["out_128"], atol=1e-5)  # constant folding's rounding
+
+
+def test_prefer_onednn_turns_it_on_for_x86_kinds_before_tensorflow_starts(monkeypatch):
+    monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS", raising=False)
+    monkeypatch.setattr(fastpath, "_tensorflow_imported", lambda: False)
+    for kind in ("avx2", "avx512", "amx"):
+        monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS", raising=False)
+        monkeypatch.setattr(fastpath, "this_cpu_kind", lambda kind=kind: kind)
+        assert fastpath.prefer_onednn().on
+        assert os.environ["TF_ENABLE_ONEDNN_OPTS"] == "1"
+    monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "0")  # the user's setting wins
+    assert not fastpath.prefer_onednn().on and os.environ["TF_ENABLE_ONEDNN_OPTS"] == "0"
+    monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS")
+    monkeypatch.setattr(fastpath, "this_cpu_kind", lambda: "other")
+    assert not fastpath.prefer_onednn().on and "TF_ENABLE_ONEDNN_OPTS" not in os.environ
+    monkeypatch.setattr(fastpath, "this_cpu_kind", lambda: "avx2")
+    monkeypatch.setattr(fastpath, "_tensorflow_imported", lambda: True)  # too late: nothing set
+    assert not fastpath.prefer_onednn().on and "TF_ENABLE_ONEDNN_OPTS" not in os.environ
+
+
+def test_fastpath_imports_neither_keras_nor_tensorflow():
+    """The command-line tools import it (through utils.quiet) before TensorFlow may start."""
+    import subprocess
+    import sys
+
+    from support.paths import REPO
+
+    code = ("import sys; import facehalluc.utils.quiet, facehalluc.utils.fastpath; "
+            "print(sorted(m for m in ('keras', 'tensorflow') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "[]"
