@@ -214,7 +214,8 @@ def prefer_onednn() -> Choice:
     capped at AVX2 ran level with it (docs/performance.md).  A user's own setting wins; after TensorFlow is
     imported it is too late and nothing is set.  Library use: set the variable before importing TensorFlow."""
     if "TF_ENABLE_ONEDNN_OPTS" in os.environ:
-        return Choice(os.environ["TF_ENABLE_ONEDNN_OPTS"] not in ("0", "false"), "TF_ENABLE_ONEDNN_OPTS set by the user")
+        user = os.environ["TF_ENABLE_ONEDNN_OPTS"]
+        return Choice(user not in ("0", "false"), f"TF_ENABLE_ONEDNN_OPTS={user} set by the user")
     if _tensorflow_imported():
         return Choice(False, "TensorFlow already imported: its own default stands")
     kind = this_cpu_kind()
@@ -245,14 +246,14 @@ def native_dilation() -> Choice:
 @contextlib.contextmanager
 def native_dilated_conv():
     """While this thread is inside the block, Keras's TensorFlow backend lowers a dilated, stride-1, 2-D,
-    channels-last, ungrouped ``keras.ops.conv`` to one ``Conv2D`` op with ``dilations`` (oneDNN runs it
-    natively, forward and both gradients) instead of ``tf.nn.convolution``'s space-to-batch, convolution and
-    batch-to-space.  The models keep calling ``keras.ops`` only; the train step and the inference functions
-    enter this block while they are traced, so it decides what their graphs contain.  Same function (to float
-    rounding); on the shipped generator 1.10x faster train step and 1.03-1.18x faster inference
-    (docs/performance.md, issue 24).  Not used for SavedModel export: TensorFlow without oneDNN (other CPUs,
-    ``TF_ENABLE_ONEDNN_OPTS=0``) has no dilated gradient on CPU, so exported graphs keep the portable form.
-    Yields whether it acts (:func:`native_dilation`)."""
+    channels-last, ungrouped float32 (or, with bf16 units, bfloat16) ``keras.ops.conv`` to one ``Conv2D`` op
+    with ``dilations`` (oneDNN runs it natively, forward and both gradients) instead of ``tf.nn.convolution``'s
+    space-to-batch, convolution and batch-to-space.  The models keep calling ``keras.ops`` only; the train step
+    and the inference functions enter this block while they are traced, so it decides what their graphs
+    contain.  Same function to float rounding; on the shipped generator a 2-10 % faster train step and up to
+    1.1x faster inference (docs/performance.md, issue 24).  Not used for SavedModel export: TensorFlow without
+    oneDNN (other CPUs, ``TF_ENABLE_ONEDNN_OPTS=0``) has no dilated gradient on CPU, so exported graphs keep the
+    portable form.  Yields whether it acts (:func:`native_dilation`)."""
     if not native_dilation().on:
         yield False
         return
@@ -291,7 +292,11 @@ def _plain_dilated_2d(inputs, kernel, strides, data_format, dilation_rate) -> bo
 
     pair = (lambda v: (v,) * 2 if isinstance(v, int) else tuple(v))
     fmt = data_format or keras.config.image_data_format()
-    return (len(inputs.shape) == 4 and len(kernel.shape) == 4 and fmt == "channels_last"
+    # oneDNN's dilated kernels (forward and both gradients) are float32 and, on CPUs with bf16 units, bfloat16;
+    # float16 falls back to TensorFlow's own kernels, which have no dilated gradient
+    dtypes = ("float32", "bfloat16") if bf16_available() else ("float32",)
+    return (keras.backend.standardize_dtype(inputs.dtype) in dtypes
+            and len(inputs.shape) == 4 and len(kernel.shape) == 4 and fmt == "channels_last"
             and len(pair(dilation_rate)) == 2 and pair(dilation_rate) != (1, 1) and set(pair(strides)) == {1}
             and inputs.shape[-1] is not None and inputs.shape[-1] == kernel.shape[-2])
 

@@ -101,8 +101,8 @@ out["train_step_g_total"] = float(logs["g_total"])
 graph_def = step.get_concrete_function(batch).graph.as_graph_def()
 nodes = list(graph_def.node) + [n for f in graph_def.library.function for n in f.node_def]
 out["train_step_space_to_batch"] = sum(n.op == "SpaceToBatchND" for n in nodes)
-out["train_step_dilated_conv"] = sum(n.op.startswith("Conv2D") and list(n.attr["dilations"].list.i) not in ([], [1, 1, 1, 1])
-                                     for n in nodes)
+out["train_step_dilated_conv"] = sum(n.op.startswith("Conv2D")
+                                     and list(n.attr["dilations"].list.i) not in ([], [1, 1, 1, 1]) for n in nodes)
 print("RESULT" + json.dumps(out))
 """
 

@@ -242,7 +242,11 @@ def test_diversity_band_leaves_out_the_pixels_next_to_the_face_by_hand(tmp_path)
 def test_the_diversity_term_makes_the_samples_differ(tmp_path):
     """Same start, data and noise draws; only loss.diversity_weight differs (1e-9 keeps the same two-draw pass;
     10 makes the term outweigh the pixel loss, whose gradient also moves the noise kernels):
-    after a few steps the weighted run's d on a fixed pair of noises is several times the other's."""
+    over steps 6-10 the weighted run's d on a fixed pair of noises is several times the other's.
+
+    g_lr 3e-3 and d averaged over the last 5 steps: the earlier form (g_lr 1e-2, d after step 10 alone) was
+    chaotic, and float round-off alone flipped it (seed 0: ratio 72 with the space-to-batch dilated convolutions,
+    0.04 with the native ones, whose gradients agree to 1e-6; the trajectories part at step 8)."""
     import keras
     import tensorflow as tf
 
@@ -254,7 +258,7 @@ def test_the_diversity_term_makes_the_samples_differ(tmp_path):
     final = {}
     for weight in (1e-9, 10.0):
         cfg = _noise_cfg([f"loss.diversity_weight={weight}", "loss.diversity_cap=10.0", "loss.use_adv=false",
-                          "loss.use_pc=false", "loss.use_tv=false", "loss.use_id=false", "train.g_lr=1e-2"])
+                          "loss.use_pc=false", "loss.use_tv=false", "loss.use_id=false", "train.g_lr=3e-3"])
         keras.utils.set_random_seed(0)
         gen = build_generator(cfg)
         if start is None:
@@ -271,11 +275,15 @@ def test_the_diversity_term_makes_the_samples_differ(tmp_path):
         z, z_b = ({"noise_8": tf.constant(rng.standard_normal((n, 8, 8, 2)).astype(np.float32))} for _ in range(2))
         d0 = trainer.diversity_ratio(data, *(_float32_outs(gen, data, zz) for zz in (z, z_b)), z, z_b)
         assert float(tf.reduce_max(d0)) == 0.0  # zero noise weights: identical outputs
-        for _ in range(10):
+        last = []
+        for step in range(10):
             trainer.train_step(data)
-        final[weight] = float(tf.reduce_mean(trainer.diversity_ratio(
-            data, *(_float32_outs(gen, data, zz) for zz in (z, z_b)), z, z_b)))
-    # seed 0 gives a ratio of 72 (seeds 0-3: 72, 19, 3.7, 24): 3 leaves room for other CPUs' round-off
+            if step >= 5:
+                last.append(float(tf.reduce_mean(trainer.diversity_ratio(
+                    data, *(_float32_outs(gen, data, zz) for zz in (z, z_b)), z, z_b))))
+        final[weight] = float(np.mean(last))
+    # seeds 0-2 give ratios 7.6, 13.8, 8.3 (space-to-batch dilated convolutions) and 7.0, 15.1, 8.0 (native ones,
+    # fastpath.native_dilated_conv): 3 leaves room for other CPUs' round-off
     assert final[10.0] > 3.0 * final[1e-9], final
 
 
