@@ -135,8 +135,11 @@ class Hallucinator:
 
 class _XlaSwitch(threading.local):
     """Per thread: whether a cascade patched by :func:`_xla_switch` runs its XLA-compiled call (read when a
-    function is traced, so each traced inference function keeps the choice it was traced with)."""
-    on = True
+    function is traced, so each traced inference function keeps the choice it was traced with).  Off outside
+    :func:`_traced`'s functions: anything else that calls the model (a SavedModel export in the same process,
+    a training step) gets the plain call, traced by its own function, not the inference functions' XLA traces
+    (made inside ``fastpath.native_dilated_conv``)."""
+    on = False
 
 
 _XLA = _XlaSwitch()
@@ -181,6 +184,7 @@ class _Frozen:
 
     def __init__(self, fn: Callable, after: int = 0):
         self.fn, self.after, self.frozen, self.seen = fn, int(after), {}, {}
+        self.lock = threading.Lock()  # two threads crossing the threshold together freeze once
 
     def __call__(self, *args):
         import tensorflow as tf
@@ -191,9 +195,11 @@ class _Frozen:
         if key not in self.frozen and self.seen.get(key, 0) < self.after:
             self.seen[key] = self.seen.get(key, 0) + int(args[0].shape[0])
             return self.fn(*args)
-        if key not in self.frozen:
-            concrete = self.fn.get_concrete_function(*[tf.TensorSpec((None, *a.shape[1:]), a.dtype) for a in args])
-            self.frozen[key] = (convert_variables_to_constants_v2(concrete), concrete.structured_outputs)
+        with self.lock:
+            if key not in self.frozen:
+                specs = [tf.TensorSpec((None, *a.shape[1:]), a.dtype) for a in args]
+                concrete = self.fn.get_concrete_function(*specs)
+                self.frozen[key] = (convert_variables_to_constants_v2(concrete), concrete.structured_outputs)
         f, structure = self.frozen[key]
         return tf.nest.pack_sequence_as(structure, f(*args), expand_composites=True)
 

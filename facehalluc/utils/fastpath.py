@@ -162,10 +162,12 @@ def infer_xla(kind: str | None = None, batch: int = SMALL_BATCH + 1) -> Choice:
 
 #: Inference of a generator loaded from a file folds its weights into the traced graph as constants (issue 24):
 #: oneDNN then reorders each convolution's filter once and keeps it (``is_filter_const``) instead of on every
-#: call, and grappler folds what depends on the weights only.  1.1-1.3x at 2-8 faces on the shipped (widths / 8)
-#: generator, outputs identical (docs/performance.md).  Generators whose weights exceed this many bytes keep
-#: their variables: a frozen graph is one protobuf (2 GiB limit) and doubles the weights' memory; the paper
-#: widths (1.57 GB) are compute-bound, where the per-call filter reorder is a small share.
+#: call, and grappler folds what depends on the weights only.  On the shipped (widths / 8) generator 1.03-1.26x
+#: at 1-8 faces over the runs of docs/performance.md (1.21x at 1 face, none left at 8 once the dilated
+#: convolutions are native, in the committed A/B run); outputs differ by float rounding (<= 4e-7).  Generators
+#: whose weights exceed this many bytes keep their variables: a frozen graph is one protobuf (2 GiB limit) and
+#: doubles the weights' memory; the paper widths (1.57 GB) are compute-bound, where the per-call filter reorder is
+#: a small share.
 INFER_FREEZE_MAX_BYTES = 256 * 2**20
 #: ... once this many faces have gone through one input signature: freezing costs about 1.4 s once (the graph
 #: conversion, and grappler on a graph with the weights inside; shipped generator, Zen 4) and saves about a tenth
@@ -215,7 +217,8 @@ def prefer_onednn() -> Choice:
     imported it is too late and nothing is set.  Library use: set the variable before importing TensorFlow."""
     if "TF_ENABLE_ONEDNN_OPTS" in os.environ:
         user = os.environ["TF_ENABLE_ONEDNN_OPTS"]
-        return Choice(user not in ("0", "false"), f"TF_ENABLE_ONEDNN_OPTS={user} set by the user")
+        on = user.strip().lower() not in ("0", "false", "off")
+        return Choice(on, f"TF_ENABLE_ONEDNN_OPTS={user} set by the user")
     if _tensorflow_imported():
         return Choice(False, "TensorFlow already imported: its own default stands")
     kind = this_cpu_kind()
@@ -275,22 +278,29 @@ def _install_native_dilation() -> None:
         return
     stock = tf_nn.conv
 
-    def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
-        if _TRACING.native_dilation and _plain_dilated_2d(inputs, kernel, strides, data_format, dilation_rate):
-            d = (dilation_rate,) * 2 if isinstance(dilation_rate, int) else tuple(dilation_rate)
-            return tf.nn.conv2d(inputs, kernel, strides=1, padding=padding.upper(), data_format="NHWC",
-                                dilations=[1, *d, 1])
-        return stock(inputs, kernel, strides, padding, data_format, dilation_rate)
+    def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1, **kwargs):
+        if (_TRACING.native_dilation and not kwargs
+                and _plain_dilated_2d(inputs, kernel, strides, data_format, dilation_rate)):
+            return tf.nn.conv2d(inputs, kernel, strides=1, padding=str(padding).upper(), data_format="NHWC",
+                                dilations=[1, *_pair(dilation_rate), 1])
+        return stock(inputs, kernel, strides, padding, data_format, dilation_rate, **kwargs)
 
     conv._facehalluc_native_dilation = True
     conv.stock = stock
     tf_nn.conv = conv
 
 
+def _pair(v) -> tuple:
+    """An int (numpy's too) or a sequence of ints -> a tuple (an int x -> (x, x))."""
+    import numbers
+
+    return (int(v),) * 2 if isinstance(v, numbers.Integral) else tuple(int(x) for x in v)
+
+
 def _plain_dilated_2d(inputs, kernel, strides, data_format, dilation_rate) -> bool:
     import keras
 
-    pair = (lambda v: (v,) * 2 if isinstance(v, int) else tuple(v))
+    pair = _pair
     fmt = data_format or keras.config.image_data_format()
     # oneDNN's dilated kernels (forward and both gradients) are float32 and, on CPUs with bf16 units, bfloat16;
     # float16 falls back to TensorFlow's own kernels, which have no dilated gradient

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import subprocess
 import sys
 from pathlib import Path
@@ -143,7 +144,9 @@ def test_train_step_graph_is_remapped_without_errors(numerics):
     import math
 
     assert math.isfinite(numerics["train_step_g_total"])
-    # and with the dilated convolutions native (fastpath.native_dilated_conv; oneDNN is on in this subprocess)
-    assert numerics["train_step_space_to_batch"] == 0 and numerics["train_step_dilated_conv"] >= 5
+    # and with the dilated convolutions native (fastpath.native_dilated_conv; oneDNN is on in this subprocess
+    # wherever TensorFlow has its oneDNN kernels: x86-64 Linux)
+    if sys.platform.startswith("linux") and platform.machine().lower() in ("x86_64", "amd64"):
+        assert numerics["train_step_space_to_batch"] == 0 and numerics["train_step_dilated_conv"] >= 5
     bad = [line for line in numerics["stderr"].splitlines() if "remapper failed" in line]
     assert not bad, bad[:2]

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+import platform
+import sys
 
 import pytest
 
@@ -112,6 +114,21 @@ def test_inference_xla_computes_what_graph_mode_computes():
         np.testing.assert_allclose(b[k], a[k], atol=1e-4)
 
 
+def _tiny_cascade_and_faces(seed: int, face_seed: int, n: int = 3):
+    """The tiny preset's cascade with random weights (``seed``) and ``n`` 128-px faces, black outside a box."""
+    import keras
+    import numpy as np
+
+    from facehalluc.models import build_cascade
+
+    cfg = load_config("tiny")
+    keras.utils.set_random_seed(seed)
+    model = build_cascade(cfg)
+    x = np.zeros((n, 128, 128, 3), "float32")
+    x[:, 32:96, 40:88] = np.random.default_rng(face_seed).uniform(0.1, 1, (n, 64, 48, 3))
+    return cfg, model, x
+
+
 def _xla_calls(fn, *args) -> int:
     """How many call ops in ``fn``'s traced graph (nested functions included) carry XLA's must-compile mark."""
     graph = fn.get_concrete_function(*args).graph
@@ -134,21 +151,15 @@ def test_inference_picks_xla_per_batch_class(monkeypatch):
     """A kind whose table says XLA for small batches and graph mode above: a batch of 1 runs the compiled cascade,
     a batch of 3 the plain one, both giving graph mode's outputs; one kind's choice for both classes keeps one
     function pair."""
-    import keras
     import numpy as np
     import tensorflow as tf
 
     from facehalluc.infer.engine import _BySize, from_keras
-    from facehalluc.models import build_cascade
 
     monkeypatch.delenv("FACEHALLUC_INFER_XLA", raising=False)
     monkeypatch.setitem(fastpath.INFER_XLA_FASTER, "other", {"single": True, "batch": False})
     monkeypatch.setattr(fastpath, "this_cpu_kind", lambda: "other")
-    cfg = load_config("tiny")
-    keras.utils.set_random_seed(4)
-    model = build_cascade(cfg)
-    x = np.zeros((3, 128, 128, 3), "float32")
-    x[:, 32:96, 40:88] = np.random.default_rng(1).uniform(0.1, 1, (3, 64, 48, 3))
+    cfg, model, x = _tiny_cascade_and_faces(4, 1)
     plain = from_keras(model, cfg, jit_compile=False)
     want = plain.run(x)
     h = from_keras(model, cfg)
@@ -209,7 +220,12 @@ print("RESULT" + json.dumps(out))
 """
 
 
-@pytest.mark.parametrize("onednn", ["1", "0"])
+X86_LINUX = sys.platform.startswith("linux") and platform.machine().lower() in ("x86_64", "amd64")
+
+
+@pytest.mark.parametrize("onednn", [
+    pytest.param("1", marks=pytest.mark.skipif(not X86_LINUX, reason="TensorFlow's oneDNN kernels: x86-64 Linux")),
+    "0"])
 def test_native_dilated_conv_is_one_op_with_the_same_values_and_gradients(onednn):
     """Inside ``native_dilated_conv`` (oneDNN on) a dilated stride-1 conv traces to one ``Conv2D`` with
     ``dilations`` (forward, and its gradients need no space-to-batch either); strided and grouped convs keep the
@@ -272,21 +288,15 @@ def _graph_ops(concrete) -> set[str]:
 
 
 def test_frozen_inference_reads_no_variables_and_keeps_the_weights_it_froze():
-    """``freeze=True`` (what load_hallucinator does for the shipped widths): the traced function reads no
-    variables, gives the live function's outputs, and keeps the weights it froze when the model changes after
-    (the default ``freeze=False`` follows the model).  Tolerance 1e-5 on [0, 1] images: grappler folds constants
+    """``freeze=True`` (what load_hallucinator does for the shipped widths, after 256 faces): the traced function
+    reads no variables, gives the live function's outputs, and keeps the weights it froze when the model changes
+    after (the default ``freeze=False`` follows the model).  Tolerance 1e-5 on [0, 1] images: grappler folds constants
     in the frozen graph (same products, another rounding order; 0 to 4e-7 measured)."""
-    import keras
     import numpy as np
 
     from facehalluc.infer.engine import _Frozen, from_keras
-    from facehalluc.models import build_cascade
 
-    cfg = load_config("tiny")
-    keras.utils.set_random_seed(5)
-    model = build_cascade(cfg)
-    x = np.zeros((3, 128, 128, 3), "float32")
-    x[:, 32:96, 40:88] = np.random.default_rng(2).uniform(0.1, 1, (3, 64, 48, 3))
+    cfg, model, x = _tiny_cascade_and_faces(5, 2)
     live = from_keras(model, cfg, jit_compile=False)
     frozen = from_keras(model, cfg, jit_compile=False, freeze=True)
     assert isinstance(frozen._default, _Frozen) and not isinstance(live._default, _Frozen)
@@ -296,6 +306,15 @@ def test_frozen_inference_reads_no_variables_and_keeps_the_weights_it_froze():
     (concrete, _), = frozen._default.frozen.values()
     ops = _graph_ops(concrete)
     assert not ops & {"ReadVariableOp", "VarHandleOp", "ResourceGather"}, ops & {"ReadVariableOp", "VarHandleOp"}
+    # the default of a loaded model for 1-2 faces on some kinds: frozen around an XLA-compiled cascade
+    frozen_xla = from_keras(model, cfg, jit_compile=True, freeze=True)
+    one = x[:1]
+    for k, v in frozen_xla.run(one).items():
+        np.testing.assert_allclose(v, want[k][:1], atol=1e-4)  # XLA vs graph fusion order (as above)
+    (concrete_xla, _), = frozen_xla._default.frozen.values()
+    graph_def = concrete_xla.graph.as_graph_def()
+    nodes = list(graph_def.node) + [n for f in graph_def.library.function for n in f.node_def]
+    assert sum(n.attr["_XlaMustCompile"].b for n in nodes) >= 1  # the compiled call survives the freezing
     model.set_weights([w * 0.5 for w in model.get_weights()])
     changed = live.run(x)
     assert np.abs(changed["out_128"] - want["out_128"]).max() > 1e-3  # the live function follows the model
@@ -329,15 +348,19 @@ def test_loaded_generator_freezes_after_the_set_number_of_faces(monkeypatch):
 
 
 def test_prefer_onednn_turns_it_on_for_x86_kinds_before_tensorflow_starts(monkeypatch):
-    monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS", raising=False)
+    # setenv first, so monkeypatch records the variable's state before the test and puts it back after (a bare
+    # delenv of an unset variable records nothing, and prefer_onednn's own write would leak into later tests)
+    monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "record")
+    monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS")
     monkeypatch.setattr(fastpath, "_tensorflow_imported", lambda: False)
     for kind in ("avx2", "avx512", "amx"):
         monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS", raising=False)
         monkeypatch.setattr(fastpath, "this_cpu_kind", lambda kind=kind: kind)
         assert fastpath.prefer_onednn().on
         assert os.environ["TF_ENABLE_ONEDNN_OPTS"] == "1"
-    monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "0")  # the user's setting wins
-    assert not fastpath.prefer_onednn().on and os.environ["TF_ENABLE_ONEDNN_OPTS"] == "0"
+    for user in ("0", "False"):  # the user's setting wins (any case, as TensorFlow reads it)
+        monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", user)
+        assert not fastpath.prefer_onednn().on and os.environ["TF_ENABLE_ONEDNN_OPTS"] == user
     monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS")
     monkeypatch.setattr(fastpath, "this_cpu_kind", lambda: "other")
     assert not fastpath.prefer_onednn().on and "TF_ENABLE_ONEDNN_OPTS" not in os.environ
