@@ -5,7 +5,8 @@
 * ``fastpath.native_dilated_conv``: dilated convolutions traced as one oneDNN ``Conv2D`` with ``dilations``
   (``native``) instead of ``tf.nn.convolution``'s space-to-batch / convolution / batch-to-space (``stock``), for the
   generator step of ``bench_vs_torch.py`` (graph mode) and for inference;
-* ``fastpath.infer_freeze``: inference with the weights folded into the graph (``frozen``) or read from variables.
+* ``fastpath.infer_freeze``: inference with the weights folded into the graph (``frozen``) or read from variables;
+  ``--xla`` adds the frozen variant with the cascade XLA-compiled (``fastpath.INFER_XLA_FASTER``'s other choice).
 
     python benchmarks/bench_fastpath_ab.py --config shipped --batch 8 --infer 1,8 --rounds 11 \\
         --json results/perf/fastpath_ab_<kind>_shipped.json
@@ -36,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch", type=int, default=8, help="batch of the generator step")
     ap.add_argument("--infer", default="1,8", help="comma-separated inference batch sizes ('' for none)")
     ap.add_argument("--no-step", action="store_true")
+    ap.add_argument("--xla", action="store_true",
+                    help="also inference with native dilation, frozen weights and the cascade XLA-compiled")
     ap.add_argument("--rounds", type=int, default=11)
     ap.add_argument("--steps", type=int, default=3, help="calls per timing")
     ap.add_argument("--json")
@@ -85,13 +88,15 @@ def main(argv: list[str] | None = None) -> int:
         keras.utils.set_random_seed(0)
         weights = build_cascade(cfg).get_weights()
         names = []
-        for native, freeze in ((False, False), (True, False), (True, True)):
-            def make(freeze=freeze, masked=masked):
+        variants = [(False, False, False), (True, False, False), (True, True, False)]
+        for native, freeze, xla in variants + ([(True, True, True)] if args.xla else []):
+            def make(freeze=freeze, xla=xla, masked=masked):
                 model = build_cascade(cfg)
                 model.set_weights(weights)
-                h = from_keras(model, cfg, jit_compile=False, freeze=freeze)
+                h = from_keras(model, cfg, jit_compile=xla, freeze=freeze)
                 return lambda: h.run(masked)
-            name = f"infer_b{bs}_{'native' if native else 'stock'}{'_frozen' if freeze else ''}"
+            name = (f"infer_b{bs}_{'native' if native else 'stock'}{'_frozen' if freeze else ''}"
+                    f"{'_xla' if xla else ''}")
             paths[name], values[name] = traced(native, make)
             names.append(name)
         groups[f"infer_b{bs}"] = names

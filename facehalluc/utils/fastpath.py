@@ -44,12 +44,15 @@ TRAIN_XLA_FASTER: dict[str, dict[str, bool]] = {
 # Inference (infer.py, the web page, augment, evaluate): True where XLA was measured faster than graph mode, per
 # CPU kind and batch class: "single" = batches of up to SMALL_BATCH faces (the web page, one photo through the
 # Python API), "batch" = larger ones (infer.py's 16, augment, evaluate).  Kinds not in the table get graph mode
-# (no compile time, nothing claimed).
-SMALL_BATCH = 2
+# (no compile time, nothing claimed).  SMALL_BATCH was 2 until the weights were frozen (issue 24): frozen, graph
+# mode beat XLA at 2 faces (0.0218 vs 0.0245 s) while XLA still won at 1 (0.0140 vs 0.0152 s) on avx512_bf16
+# (results/perf/fastpath_ab_xla_amd_avx512bf16_shipped.json, 21 interleaved rounds).
+SMALL_BATCH = 1
 INFER_XLA_FASTER: dict[str, dict[str, bool]] = {
     # batch 1 equal, batch 8 graph faster (results/perf/intel_amx_shipped.json)
     "amx": {"single": False, "batch": False},
     # batch 1: XLA 0.016 vs graph 0.021 s (amd_avx512bf16_shipped.json; equal, 0.015 s, in amd_avx512bf16_realism);
+    # frozen weights: XLA 0.0140 vs graph 0.0152 s (fastpath_ab_xla_amd_avx512bf16_shipped.json);
     # batch 8 graph 0.050 vs XLA 0.059 s (amd_avx512bf16_realism.json)
     "avx512_bf16": {"single": True, "batch": False},
 }

@@ -306,7 +306,7 @@ def test_frozen_inference_reads_no_variables_and_keeps_the_weights_it_froze():
     (concrete, _), = frozen._default.frozen.values()
     ops = _graph_ops(concrete)
     assert not ops & {"ReadVariableOp", "VarHandleOp", "ResourceGather"}, ops & {"ReadVariableOp", "VarHandleOp"}
-    # the default of a loaded model for 1-2 faces on some kinds: frozen around an XLA-compiled cascade
+    # the default of a loaded model for single faces on some kinds: frozen around an XLA-compiled cascade
     frozen_xla = from_keras(model, cfg, jit_compile=True, freeze=True)
     one = x[:1]
     for k, v in frozen_xla.run(one).items():
