@@ -176,7 +176,7 @@ def tf_gan_steps(cfg, batch: dict) -> dict:
 def infer_paths(cfg, cascade_fn, torch, bs: int, tf_paths: bool = True) -> dict:
     import numpy as np
 
-    from facehalluc.infer.engine import from_keras
+    from facehalluc.infer.engine import from_keras, weight_bytes
     from facehalluc.utils import fastpath
 
     batch = synthetic(cfg, bs, seed=1)
@@ -190,7 +190,7 @@ def infer_paths(cfg, cascade_fn, torch, bs: int, tf_paths: bool = True) -> dict:
                               (f"infer_default_b{bs}", None, None)) if tf_paths else ():
         model = cascade_fn()  # a model of its own: XLA patches the cascade
         if freeze is None:
-            freeze = fastpath.infer_freeze(sum(int(np.prod(w.shape)) * 4 for w in model.weights)).on
+            freeze = fastpath.infer_freeze(weight_bytes(model)).on
         h = from_keras(model, cfg, jit_compile=jit, freeze=freeze)
         out[name] = (lambda h=h: h.run(masked))
     if torch is not None:

@@ -204,6 +204,11 @@ class _Frozen:
         return tf.nest.pack_sequence_as(structure, f(*args), expand_composites=True)
 
 
+def weight_bytes(model) -> int:
+    """Bytes of ``model``'s weights (what ``fastpath.infer_freeze`` decides on)."""
+    return sum(int(np.prod(w.shape)) * np.dtype(w.dtype).itemsize for w in model.weights)
+
+
 @dataclass
 class _BySize:
     """Calls ``small`` for batches of up to ``fastpath.SMALL_BATCH`` faces and ``large`` above."""
@@ -245,7 +250,7 @@ def from_keras(model, cfg: Config, path: Path | None = None, jit_compile: bool |
             _xla_switch(cascade)
         after = 0
         if freeze is None:
-            freeze = infer_freeze(sum(int(np.prod(w.shape)) * np.dtype(w.dtype).itemsize for w in model.weights)).on
+            freeze = infer_freeze(weight_bytes(model)).on
             after = INFER_FREEZE_AFTER_FACES
         wrap = (lambda f: _Frozen(f, after)) if freeze else (lambda f: f)
         fns = {on: (wrap(_traced(default_fn, on)), wrap(_traced(with_mask_fn, on))) for on in set(xla.values())}

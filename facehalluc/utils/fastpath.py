@@ -282,10 +282,11 @@ def _install_native_dilation() -> None:
     stock = tf_nn.conv
 
     def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1, **kwargs):
-        if (_TRACING.native_dilation and not kwargs
-                and _plain_dilated_2d(inputs, kernel, strides, data_format, dilation_rate)):
+        dilations = (_native_dilations(inputs, kernel, strides, data_format, dilation_rate)
+                     if _TRACING.native_dilation and not kwargs else None)
+        if dilations is not None:
             return tf.nn.conv2d(inputs, kernel, strides=1, padding=str(padding).upper(), data_format="NHWC",
-                                dilations=[1, *_pair(dilation_rate), 1])
+                                dilations=[1, *dilations, 1])
         return stock(inputs, kernel, strides, padding, data_format, dilation_rate, **kwargs)
 
     conv._facehalluc_native_dilation = True
@@ -300,18 +301,20 @@ def _pair(v) -> tuple:
     return (int(v),) * 2 if isinstance(v, numbers.Integral) else tuple(int(x) for x in v)
 
 
-def _plain_dilated_2d(inputs, kernel, strides, data_format, dilation_rate) -> bool:
+def _native_dilations(inputs, kernel, strides, data_format, dilation_rate) -> tuple[int, int] | None:
+    """The (height, width) dilation of a conv that oneDNN can run as one op, else ``None``."""
     import keras
 
-    pair = _pair
     fmt = data_format or keras.config.image_data_format()
     # oneDNN's dilated kernels (forward and both gradients) are float32 and, on CPUs with bf16 units, bfloat16;
     # float16 falls back to TensorFlow's own kernels, which have no dilated gradient
     dtypes = ("float32", "bfloat16") if bf16_available() else ("float32",)
-    return (keras.backend.standardize_dtype(inputs.dtype) in dtypes
-            and len(inputs.shape) == 4 and len(kernel.shape) == 4 and fmt == "channels_last"
-            and len(pair(dilation_rate)) == 2 and pair(dilation_rate) != (1, 1) and set(pair(strides)) == {1}
-            and inputs.shape[-1] is not None and inputs.shape[-1] == kernel.shape[-2])
+    dilations = _pair(dilation_rate)
+    plain = (keras.backend.standardize_dtype(inputs.dtype) in dtypes
+             and len(inputs.shape) == 4 and len(kernel.shape) == 4 and fmt == "channels_last"
+             and len(dilations) == 2 and dilations != (1, 1) and set(_pair(strides)) == {1}
+             and inputs.shape[-1] is not None and inputs.shape[-1] == kernel.shape[-2])
+    return dilations if plain else None
 
 
 def bf16_available(kind: str | None = None) -> bool:

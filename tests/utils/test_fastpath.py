@@ -279,12 +279,10 @@ def test_infer_freeze_threshold_and_environment(monkeypatch):
     assert fastpath.infer_freeze(1_571_070_524).on and not fastpath.infer_freeze(2**31).on
 
 
-def _graph_ops(concrete) -> set[str]:
+def _graph_nodes(concrete) -> list:
+    """Every node of a concrete function's graph, its nested functions' included."""
     graph_def = concrete.graph.as_graph_def()
-    ops = {n.op for n in graph_def.node}
-    for f in graph_def.library.function:
-        ops |= {n.op for n in f.node_def}
-    return ops
+    return list(graph_def.node) + [n for f in graph_def.library.function for n in f.node_def]
 
 
 def test_frozen_inference_reads_no_variables_and_keeps_the_weights_it_froze():
@@ -304,7 +302,7 @@ def test_frozen_inference_reads_no_variables_and_keeps_the_weights_it_froze():
     for k in want:
         np.testing.assert_allclose(got[k], want[k], atol=1e-5)
     (concrete, _), = frozen._default.frozen.values()
-    ops = _graph_ops(concrete)
+    ops = {n.op for n in _graph_nodes(concrete)}
     assert not ops & {"ReadVariableOp", "VarHandleOp", "ResourceGather"}, ops & {"ReadVariableOp", "VarHandleOp"}
     # the default of a loaded model for single faces on some kinds: frozen around an XLA-compiled cascade
     frozen_xla = from_keras(model, cfg, jit_compile=True, freeze=True)
@@ -312,9 +310,8 @@ def test_frozen_inference_reads_no_variables_and_keeps_the_weights_it_froze():
     for k, v in frozen_xla.run(one).items():
         np.testing.assert_allclose(v, want[k][:1], atol=1e-4)  # XLA vs graph fusion order (as above)
     (concrete_xla, _), = frozen_xla._default.frozen.values()
-    graph_def = concrete_xla.graph.as_graph_def()
-    nodes = list(graph_def.node) + [n for f in graph_def.library.function for n in f.node_def]
-    assert sum(n.attr["_XlaMustCompile"].b for n in nodes) >= 1  # the compiled call survives the freezing
+    # the compiled call survives the freezing
+    assert sum(n.attr["_XlaMustCompile"].b for n in _graph_nodes(concrete_xla)) >= 1
     model.set_weights([w * 0.5 for w in model.get_weights()])
     changed = live.run(x)
     assert np.abs(changed["out_128"] - want["out_128"]).max() > 1e-3  # the live function follows the model
