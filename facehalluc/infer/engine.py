@@ -5,7 +5,7 @@ import threading
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
 
@@ -176,6 +176,14 @@ def _traced(fn: Callable, xla: bool) -> Callable:
     return tf.function(body, reduce_retracing=True)
 
 
+class FrozenCall(NamedTuple):
+    """One input signature's frozen inference function (:class:`_Frozen`)."""
+
+    graph: Callable  # the ConcreteFunction with the weights as constants
+    structure: object  # the traced function's output structure (the graph returns a flat list)
+    call: Callable  # the graph behind a tf.function that binds its inputs
+
+
 class _Frozen:
     """Calls the tf.function ``fn`` with the variables it reads folded into constants (``fastpath.infer_freeze``):
     one frozen concrete function per input signature (the batch dimension left open), built once ``after`` faces
@@ -199,9 +207,15 @@ class _Frozen:
             if key not in self.frozen:
                 specs = [tf.TensorSpec((None, *a.shape[1:]), a.dtype) for a in args]
                 concrete = self.fn.get_concrete_function(*specs)
-                self.frozen[key] = (convert_variables_to_constants_v2(concrete), concrete.structured_outputs)
-        f, structure = self.frozen[key]
-        return tf.nest.pack_sequence_as(structure, f(*args), expand_composites=True)
+                graph = convert_variables_to_constants_v2(concrete)
+                # The frozen function's structured signature takes no arguments: called directly, it first fails
+                # to bind them, and the TypeError it then discards formats every input tensor's values into its
+                # message (4.7 ms for 8 faces, 0.6 ms for one, ~5 % of the call) before its flat signature runs.
+                # A tf.function with the input signature binds them once, when it is traced.
+                call = tf.function(lambda *a: graph(*a), input_signature=specs)
+                self.frozen[key] = FrozenCall(graph, concrete.structured_outputs, call)
+        frozen = self.frozen[key]
+        return tf.nest.pack_sequence_as(frozen.structure, frozen.call(*args), expand_composites=True)
 
 
 def weight_bytes(model) -> int:
