@@ -8,6 +8,9 @@ Generator step (the issue-24 benchmark): the cascade's forward and backward with
 plain SGD update, on a synthetic batch; paths ``tf_graph`` (tf.function, what train.py ran before auto-XLA),
 ``tf_xla`` (jit_compile), ``torch`` (the same layers in PyTorch, benchmarks/torch_cascade.py, eager) and with
 ``--bf16`` the same three under bfloat16 compute (keras ``mixed_bfloat16``; ``torch.autocast``).
+``--xla-elementwise``: also ``tf_graph_ew`` (and with ``--gan`` ``gan_graph_ew``): the graph-mode step in a third
+worker whose TensorFlow starts with ``fastpath.XLA_ELEMENTWISE_FLAGS`` (``train.xla_elementwise``: XLA clusters the
+element-wise ops, oneDNN keeps the convolutions).
 ``--gan``: the project's full step (``GANTrainer.train_step``: discriminators, LPIPS, every enabled loss of the
 config; random frozen nets), graph and XLA.  ``--infer B,..``: the inference path
 (:func:`facehalluc.infer.engine.from_keras`, masked 128x128 faces -> every block's output) in graph mode, with
@@ -155,7 +158,7 @@ def torch_generator_step(torch, cfg, batch: dict, bf16: bool):
     return step
 
 
-def tf_gan_steps(cfg, batch: dict) -> dict:
+def tf_gan_steps(cfg, batch: dict, jit: tuple = (False, True)) -> dict:
     import tensorflow as tf
 
     from facehalluc.losses import build_loss_networks
@@ -163,7 +166,7 @@ def tf_gan_steps(cfg, batch: dict) -> dict:
     from facehalluc.train.trainer import GANTrainer, build_discriminators, make_optimizers
 
     out = {}
-    for name, jit in (("gan_graph", False), ("gan_xla", True)):
+    for name, jit in (("gan_xla" if j else "gan_graph", j) for j in jit):
         tr = GANTrainer(build_cascade(cfg), build_discriminators(tuple(cfg.model.resolutions), cfg), cfg,
                         build_loss_networks(cfg))
         tr.compile(*make_optimizers(cfg), jit_compile=jit)
@@ -231,7 +234,8 @@ def commit() -> str:
 
 
 def build_paths(framework: str, args) -> dict:
-    """The timed callables of one framework ("tf" or "torch"), built inside that framework's worker process."""
+    """The timed callables of one worker ("tf", "tf_ew": TensorFlow with element-wise XLA clusters, or "torch"),
+    built inside that worker's process."""
     import keras
 
     from facehalluc.config import load_config
@@ -251,6 +255,12 @@ def build_paths(framework: str, args) -> dict:
             paths.update(infer_paths(cfg, None, torch, bs, tf_paths=False))
         return paths
     keras.utils.set_random_seed(0)
+    if framework == "tf_ew":  # TensorFlow started with XLA_ELEMENTWISE_FLAGS: the graph-mode paths only
+        if not args.no_step:
+            paths["tf_graph_ew"] = tf_generator_steps(cfg, batch, False)["tf_graph"]
+        if args.gan:
+            paths["gan_graph_ew"] = tf_gan_steps(cfg, batch, jit=(False,))["gan_graph"]
+        return paths
     if not args.no_step:
         for bf16 in (False, True) if args.bf16 else (False,):
             paths.update(tf_generator_steps(cfg, batch, bf16))
@@ -282,6 +292,54 @@ def worker(framework: str, args, conn) -> None:
         conn.send(timed(paths[msg], args.steps))
 
 
+def reference_for(n: str, med: dict) -> str | None:
+    """The path a path's speed is compared with: PyTorch's counterpart, else TF graph mode."""
+    if n.startswith("infer_"):
+        cand = "infer_torch_" + n.rsplit("_", 1)[1]
+    elif n.startswith("gan_"):
+        cand = "gan_graph"
+    else:
+        cand = "torch_bf16" if n.endswith("_bf16") else "torch"
+    return cand if cand in med else ("tf_graph" if "tf_graph" in med and not n.startswith(("infer", "gan"))
+                                     else None)
+
+
+def _steps_of(command: str) -> int:
+    """``--steps`` of a recorded command line (1, the default, when absent)."""
+    words = command.split()
+    return int(words[words.index("--steps") + 1]) if "--steps" in words else 1
+
+
+def summarize(info: dict, rounds: int, steps: int) -> None:
+    """Prints the run's table and fills ``info["speedup"]``: for each path against its reference, the ratio of
+    the medians (``x``) and, per round, reference time / path time (both timed in that round, minutes apart at
+    most), with the median and range of those paired ratios (``paired_median_x``, ``paired_min_x``,
+    ``paired_max_x``): the machine's drift between rounds cancels in the paired form."""
+    times, med, compile_s = info["seconds"], info["median_s"], info["first_call_s"]
+    names = sorted(med, key=lambda n: (n.startswith("infer"), n.startswith("gan"), n))
+    mm = info["matmul_gflops_start"]
+    isa = (info.get("isa_cap") or {}).get("isa")
+    kind = info["machine"]["kind"] + (f", ISA capped to {isa} (emulated)" if isa else "")
+    print(f"\n{info['machine']['cpu']} (kind {kind}, {info['machine']['cores']} cores), "
+          f"config {info['config']}, batch {info['batch']}, {rounds} rounds x {steps} steps; load average "
+          f"{info['machine']['loadavg_start'][0]:.1f} -> {info['machine']['loadavg_end'][0]:.1f}")
+    print("matmul GFLOP/s start " + ", ".join(f"{k} {v:.0f}" for k, v in mm.items()) + "; end " +
+          ", ".join(f"{k} {v:.0f}" for k, v in info["matmul_gflops_end"].items()))
+    print(f"{'path':<22}{'median s':>10}{'min s':>9}{'first s':>9}   speed vs reference (ref time / time): "
+          "ratio of medians; paired per round, median [min, max]")
+    info["speedup"] = {}
+    for n in names:
+        ref = reference_for(n, med)
+        sp = {"vs": ref, "x": med[ref] / med[n] if ref else None}
+        if ref:
+            paired = [r / t for r, t in zip(times[ref], times[n])]
+            sp.update(paired_median_x=statistics.median(paired), paired_min_x=min(paired), paired_max_x=max(paired))
+        info["speedup"][n] = sp
+        print(f"{n:<22}{med[n]:>10.3f}{min(times[n]):>9.3f}{compile_s[n]:>9.1f}   "
+              + (f"{sp['x']:.2f}x vs {ref}; paired {sp['paired_median_x']:.2f}x "
+                 f"[{sp['paired_min_x']:.2f}, {sp['paired_max_x']:.2f}]" if ref else ""))
+
+
 def main(argv: list[str] | None = None) -> int:
     import multiprocessing as mp
 
@@ -293,12 +351,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-step", action="store_true", help="skip the generator step")
     p.add_argument("--bf16", action="store_true", help="also the bfloat16 variants of the generator step")
     p.add_argument("--gan", action="store_true", help="also the full GAN step (graph and XLA)")
+    p.add_argument("--xla-elementwise", action="store_true",
+                   help="also the graph-mode step (and --gan step) with element-wise XLA clusters "
+                        "(train.xla_elementwise; a third worker whose TensorFlow starts with those TF_XLA_FLAGS)")
     p.add_argument("--infer", default="", help="comma-separated inference batch sizes, e.g. 1,8")
     p.add_argument("--json", type=Path)
     p.add_argument("--isa", choices=["native", *ISA_CAPS], default="native",
                    help="cap the run-time instruction set of oneDNN, XLA and ATen (emulates another CPU kind)")
+    p.add_argument("--summarize", type=Path, metavar="RESULT.json",
+                   help="print the table of a saved result file (with the paired ratios) and exit; runs nothing")
     p.add_argument("overrides", nargs="*", help="config overrides, e.g. loss.use_id=false")
     args = p.parse_args(argv)
+    if args.summarize:
+        info = json.loads(args.summarize.read_text())
+        summarize(info, len(next(iter(info["seconds"].values()))), _steps_of(info["command"]))
+        return 0
     args.infer_batches = [int(b) for b in args.infer.split(",") if b]
     isa_env = cap_isa(args.isa)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -318,7 +385,7 @@ def main(argv: list[str] | None = None) -> int:
                          "torch": torch.__version__ if torch else None},
             "torch_threads": torch.get_num_threads() if torch else None,
             "config": args.config, "batch": args.batch, "overrides": args.overrides,
-            "processes": "one worker process per framework; the idle one waits on a pipe",
+            "processes": "one worker process per framework (and one for --xla-elementwise); the idle ones wait on a pipe",
             "isa_cap": {"isa": args.isa, "env": isa_env,
                         "note": "emulated: instruction set capped on this machine (see the module docstring)"}
             if isa_env else None}
@@ -326,10 +393,19 @@ def main(argv: list[str] | None = None) -> int:
     ctx = mp.get_context("spawn")
     workers, owner, compile_s = {}, {}, {}
     info["matmul_gflops_start"] = matmul_gflops()
-    for fw in ("tf", "torch") if torch is not None else ("tf",):
+    from facehalluc.utils.fastpath import XLA_ELEMENTWISE_FLAGS
+
+    for fw in ("tf", *(("tf_ew",) if args.xla_elementwise else ()), *(("torch",) if torch is not None else ())):
         a, b = ctx.Pipe()
         proc = ctx.Process(target=worker, args=(fw, args, b), daemon=True)
-        proc.start()
+        saved = os.environ.get("TF_XLA_FLAGS")
+        if fw == "tf_ew":  # read once when the worker's TensorFlow starts, as train.py sets it
+            os.environ["TF_XLA_FLAGS"] = " ".join([saved or "", *XLA_ELEMENTWISE_FLAGS]).strip()
+        try:
+            proc.start()
+        finally:
+            if fw == "tf_ew":
+                os.environ.pop("TF_XLA_FLAGS", None) if saved is None else os.environ.update(TF_XLA_FLAGS=saved)
         first = a.recv()
         workers[fw] = (proc, a)
         if first["matmul"]:
@@ -357,31 +433,7 @@ def main(argv: list[str] | None = None) -> int:
     med = {n: statistics.median(v) for n, v in times.items()}
     info.update({"seconds": times, "median_s": med, "first_call_s": compile_s})
 
-    def ref_for(n: str) -> str | None:
-        if n.startswith("infer_"):
-            cand = "infer_torch_" + n.rsplit("_", 1)[1]
-        elif n.startswith("gan_"):
-            cand = "gan_graph"
-        else:
-            cand = "torch_bf16" if n.endswith("_bf16") else "torch"
-        return cand if cand in med else ("tf_graph" if "tf_graph" in med and not n.startswith(("infer", "gan"))
-                                         else None)
-
-    mm = info["matmul_gflops_start"]
-    kind = info["machine"]["kind"] + (f", ISA capped to {args.isa} (emulated)" if isa_env else "")
-    print(f"\n{info['machine']['cpu']} (kind {kind}, {info['machine']['cores']} cores), "
-          f"config {args.config}, batch {args.batch}, {args.rounds} rounds x {args.steps} steps; load average "
-          f"{info['machine']['loadavg_start'][0]:.1f} -> {info['machine']['loadavg_end'][0]:.1f}")
-    print("matmul GFLOP/s start " + ", ".join(f"{k} {v:.0f}" for k, v in mm.items()) + "; end " +
-          ", ".join(f"{k} {v:.0f}" for k, v in info["matmul_gflops_end"].items()))
-    print(f"{'path':<22}{'median s':>10}{'min s':>9}{'first s':>9}   speed vs reference (ref time / time)")
-    info["speedup"] = {}
-    for n in names:
-        ref = ref_for(n)
-        sp = med[ref] / med[n] if ref else None
-        info["speedup"][n] = {"vs": ref, "x": sp}
-        print(f"{n:<22}{med[n]:>10.3f}{min(times[n]):>9.3f}{compile_s[n]:>9.1f}   "
-              + (f"{sp:.2f}x vs {ref}" if ref else ""))
+    summarize(info, args.rounds, args.steps)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(info, indent=1, default=float) + "\n")

@@ -172,6 +172,10 @@ class TrainConfig:
     # XLA for the train step: "auto" = on where benchmarks/bench_vs_torch.py measured it faster than graph mode on
     # this CPU kind (facehalluc.utils.fastpath, docs/performance.md); "on" / "off" force it (old true / false).
     xla: Literal["auto", "on", "off"] = "auto"
+    # With the step in graph mode: XLA clusters only its element-wise ops (activation gradients, compositing, losses),
+    # the convolutions stay TensorFlow's oneDNN kernels.  "auto" = on where measured faster on this CPU kind and
+    # width (facehalluc.utils.fastpath, docs/performance.md); train.py sets it before TensorFlow starts.
+    xla_elementwise: Literal["auto", "on", "off"] = "auto"
     strategy: Literal["auto", "default", "mirrored", "multiworker"] = "auto"
     # Discriminator batch norm over several replicas: statistics of the whole global batch, all-reduced
     # ("auto": whenever there is more than one replica; "always": also with one, same formula), or of

@@ -78,6 +78,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"train.py: error: {e}", file=sys.stderr)
         return 2
 
+    # before TensorFlow starts (it reads TF_XLA_FLAGS once): element-wise XLA clusters around oneDNN's convolutions
+    from ..utils import fastpath
+
+    xla = fastpath.train_xla(cfg.train.xla, width_divisor=cfg.model.width_divisor)
+    fastpath.enable_xla_elementwise(fastpath.train_xla_elementwise(
+        cfg.train.xla_elementwise, xla.on, width_divisor=cfg.model.width_divisor))
+
     from ..store.spec import RunDirError, ShippedModelError
     from ..weights import MissingWeightsError
     from .callbacks import TrainingDiverged

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import logging
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -265,6 +266,19 @@ def train(cfg: Config, run_dir: str | Path, data: str | Path | DataSource, *, ep
         keras.mixed_precision.set_global_policy(previous_policy)
 
 
+def xla_elementwise_line(cfg: Config, xla_on: bool) -> str:
+    """The start-up line on element-wise XLA clusters: what the config asks for, and what TF_XLA_FLAGS gave
+    TensorFlow when it started (train.py sets it from the config before that; library callers set it themselves)."""
+    want = fastpath.train_xla_elementwise(cfg.train.xla_elementwise, xla_on, width_divisor=cfg.model.width_divisor)
+    active = fastpath.xla_elementwise_active()
+    if want.on and not active:
+        return (f"element-wise XLA clusters: off ({want.reason}; but TensorFlow started without them: train.py sets "
+                f"TF_XLA_FLAGS before TensorFlow starts, library callers set it themselves)")
+    if active and not want.on:
+        return f"element-wise XLA clusters: on (TF_XLA_FLAGS={os.environ['TF_XLA_FLAGS']!r}; {want.reason})"
+    return want.line("element-wise XLA clusters")
+
+
 def _train(cfg: Config, run_dir: Path, data: str | Path | DataSource, steps_per_epoch: int | None,
            resume: bool, verbose: int | str, nets: LossNetworks | None, t0: float,
            extra_callbacks: list[keras.callbacks.Callback], progress: dict[str, Any],
@@ -283,6 +297,7 @@ def _train(cfg: Config, run_dir: Path, data: str | Path | DataSource, steps_per_
         # Fails fast (MissingWeightsError) before any file is written or any step is run.
         nets = nets if nets is not None else build_loss_networks(cfg)
     fastpath.log(f"{xla.line('XLA train step')}; {precision}")  # after the fail-fast weights check
+    fastpath.log(xla_elementwise_line(cfg, xla.on))
     source = data if isinstance(data, DataSource) else h5_source(data, cfg)
     S = int(steps_per_epoch or source.steps_per_epoch)
     if S < 1:

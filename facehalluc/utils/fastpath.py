@@ -41,6 +41,17 @@ TRAIN_XLA_FASTER: dict[str, dict[str, bool]] = {
     # PyTorch); realism (÷8) graph 0.156 vs XLA 0.164 s (results/perf/amd_avx512bf16_{paper,realism}.json)
     "avx512_bf16": {"wide": True, "narrow": False},
 }
+# Graph-mode train step (train.xla off) with XLA clustering only its element-wise ops ("fusible": activations and
+# their gradients, compositing, bias gradients, losses), the convolutions and matrix products left to TensorFlow's
+# oneDNN kernels: True where measured faster than plain graph mode, per CPU kind and generator width class.
+# AMD EPYC Zen 4, shipped (÷8) GAN step 0.276-0.288 -> 0.237-0.244 s (minima of 3 process pairs), realism
+# 0.41-0.43 -> 0.37-0.38 s; generator step (issue 24's benchmark) paired 1.1x (docs/performance.md, 2026-12-07).
+TRAIN_XLA_ELEMENTWISE_FASTER: dict[str, dict[str, bool]] = {
+    "avx512_bf16": {"narrow": True},
+}
+#: TF_XLA_FLAGS for :data:`TRAIN_XLA_ELEMENTWISE_FASTER`: auto-clustering (read once, when TensorFlow starts), on CPU,
+#: of the ops XLA can fuse only
+XLA_ELEMENTWISE_FLAGS = ("--tf_xla_auto_jit=2", "--tf_xla_cpu_global_jit", "--tf_xla_ops_to_cluster=FUSIBLE")
 # Inference (infer.py, the web page, augment, evaluate): True where XLA was measured faster than graph mode, per
 # CPU kind and batch class: "single" = batches of up to SMALL_BATCH faces (the web page, one photo through the
 # Python API), "batch" = larger ones (infer.py's 16, augment, evaluate).  Kinds not in the table get graph mode
@@ -139,6 +150,48 @@ def train_xla(setting: str | bool, kind: str | None = None, width_divisor: int =
     if how != "measured":
         verdict = how
     return Choice(on, f"train.xla=auto, CPU kind {kind}, {wc} generator: {verdict}; train.xla=on|off forces it")
+
+
+def train_xla_elementwise(setting: str, xla_on: bool, kind: str | None = None, width_divisor: int = 1) -> Choice:
+    """``train.xla_elementwise`` (auto / on / off) -> whether a graph-mode train step should run its element-wise
+    ops as XLA clusters (:data:`XLA_ELEMENTWISE_FLAGS`).  Never with ``xla_on`` (the whole step is compiled)."""
+    if setting not in ("auto", "on", "off"):
+        raise ValueError(f"train.xla_elementwise must be auto, on or off, got {setting!r}")
+    if xla_on:
+        return Choice(False, "the whole train step is XLA-compiled")
+    if setting != "auto":
+        return Choice(setting == "on", f"train.xla_elementwise={setting}")
+    kind = kind or this_cpu_kind()
+    wc = width_class(width_divisor)
+    on, how = _measured(TRAIN_XLA_ELEMENTWISE_FASTER, kind, wc)
+    verdict = ("measured faster than plain graph mode" if on else "plain graph mode measured as fast or faster"
+               ) if how == "measured" else "not measured: plain graph mode"
+    return Choice(on, f"train.xla_elementwise=auto, CPU kind {kind}, {wc} generator: {verdict}; "
+                      "train.xla_elementwise=on|off forces it")
+
+
+def xla_elementwise_active(environ: dict | None = None) -> bool:
+    """Whether TF_XLA_FLAGS turns XLA auto-clustering on (ours or the user's own ``--tf_xla_auto_jit``)."""
+    flags = (os.environ if environ is None else environ).get("TF_XLA_FLAGS", "")
+    return any(f.startswith("--tf_xla_auto_jit=") and f.split("=", 1)[1] not in ("0", "-1") for f in flags.split())
+
+
+def enable_xla_elementwise(choice: Choice) -> Choice:
+    """Called by ``train.py`` (``train.cli``) before TensorFlow starts: appends :data:`XLA_ELEMENTWISE_FLAGS` to
+    ``TF_XLA_FLAGS`` when ``choice`` (:func:`train_xla_elementwise`) is on.  TensorFlow reads the flags once, so
+    every graph of the process (train step, validation, callbacks) gets its element-wise ops clustered: a few
+    seconds of compiling per new function or shape.  A user's own ``--tf_xla_auto_jit`` wins; once TensorFlow is
+    imported it is too late and nothing is set (library use: set ``TF_XLA_FLAGS`` before importing TensorFlow)."""
+    if not choice.on:
+        return choice
+    flags = os.environ.get("TF_XLA_FLAGS", "")
+    if "--tf_xla_auto_jit" in flags:
+        return Choice(xla_elementwise_active(), f"TF_XLA_FLAGS={flags!r} set by the user")
+    if _tensorflow_imported():
+        return Choice(False, f"{choice.reason}; but TensorFlow was imported before TF_XLA_FLAGS could be set "
+                             f"(set TF_XLA_FLAGS='{' '.join(XLA_ELEMENTWISE_FLAGS)}' before importing it)")
+    os.environ["TF_XLA_FLAGS"] = " ".join([flags, *XLA_ELEMENTWISE_FLAGS]).strip()
+    return choice
 
 
 def infer_batch_class(n: int) -> str:
