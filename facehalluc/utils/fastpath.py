@@ -44,8 +44,8 @@ TRAIN_XLA_FASTER: dict[str, dict[str, bool]] = {
 # Graph-mode train step (train.xla off) with XLA clustering only its element-wise ops ("fusible": activations and
 # their gradients, compositing, bias gradients, losses), the convolutions and matrix products left to TensorFlow's
 # oneDNN kernels: True where measured faster than plain graph mode, per CPU kind and generator width class.
-# AMD EPYC Zen 4, shipped (÷8) GAN step 0.276-0.288 -> 0.237-0.244 s (minima of 3 process pairs), realism
-# 0.41-0.43 -> 0.37-0.38 s; generator step (issue 24's benchmark) paired 1.1x (docs/performance.md, 2026-12-07).
+# AMD EPYC Zen 4: the shipped (÷8) GAN step 1.11x plain graph mode, realism's 1.09x, the generator step alone 1.02x
+# (results/perf/amd_avx512bf16_dec07_ew_{shipped,realism}.json; docs/performance.md, 2026-12-07).
 TRAIN_XLA_ELEMENTWISE_FASTER: dict[str, dict[str, bool]] = {
     "avx512_bf16": {"narrow": True},
 }

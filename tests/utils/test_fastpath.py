@@ -401,3 +401,63 @@ def test_fastpath_imports_neither_keras_nor_tensorflow():
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "[]"
+
+
+# ------------------------------------------------------------------ element-wise XLA clusters (issue 24)
+def test_train_xla_elementwise_follows_its_table_and_never_with_a_compiled_step():
+    for kind, by_width in fastpath.TRAIN_XLA_ELEMENTWISE_FASTER.items():
+        for wc, faster in by_width.items():
+            c = fastpath.train_xla_elementwise("auto", False, kind, 1 if wc == "wide" else 8)
+            assert c.on is faster and kind in c.reason and "not measured" not in c.reason
+    # Zen 4: the ÷ 8 GAN step ~15 % faster (performance.md); paper widths compile the whole step there
+    assert fastpath.train_xla_elementwise("auto", False, "avx512_bf16", 8).on
+    wide = fastpath.train_xla_elementwise("auto", False, "avx512_bf16", 1)
+    assert not wide.on and "not measured" in wide.reason
+    for kind in fastpath.KINDS:
+        assert not fastpath.train_xla_elementwise("auto", True, kind, 8).on  # the whole step is XLA already
+        assert not fastpath.train_xla_elementwise("on", True, kind).on
+        assert fastpath.train_xla_elementwise("on", False, kind).on
+        assert not fastpath.train_xla_elementwise("off", False, kind, 8).on
+    assert not fastpath.train_xla_elementwise("auto", False, "other", 8).on
+    with pytest.raises(ValueError):
+        fastpath.train_xla_elementwise("sometimes", False)
+    # presets: tiny (tests, demos) never pays the cluster compiles; the others follow the table
+    assert load_config("tiny").train.xla_elementwise == "off"
+    assert load_config("shipped").train.xla_elementwise == "auto"
+
+
+def test_enable_xla_elementwise_sets_the_flags_only_before_tensorflow_and_never_over_the_users(monkeypatch):
+    on = fastpath.Choice(True, "test")
+    monkeypatch.setenv("TF_XLA_FLAGS", "--xla_cpu_max_isa=AVX2")  # records the variable, put back after the test
+    monkeypatch.setattr(fastpath, "_tensorflow_imported", lambda: False)
+    assert fastpath.enable_xla_elementwise(fastpath.Choice(False, "off")) == fastpath.Choice(False, "off")
+    assert os.environ["TF_XLA_FLAGS"] == "--xla_cpu_max_isa=AVX2"  # off: nothing set
+    assert fastpath.enable_xla_elementwise(on).on
+    assert os.environ["TF_XLA_FLAGS"].split() == ["--xla_cpu_max_isa=AVX2", *fastpath.XLA_ELEMENTWISE_FLAGS]
+    assert fastpath.xla_elementwise_active()
+    monkeypatch.setenv("TF_XLA_FLAGS", "--tf_xla_auto_jit=0")  # the user's own choice wins
+    c = fastpath.enable_xla_elementwise(on)
+    assert not c.on and "set by the user" in c.reason and os.environ["TF_XLA_FLAGS"] == "--tf_xla_auto_jit=0"
+    monkeypatch.delenv("TF_XLA_FLAGS")
+    monkeypatch.setattr(fastpath, "_tensorflow_imported", lambda: True)  # too late: TensorFlow read its flags
+    c = fastpath.enable_xla_elementwise(on)
+    assert not c.on and "imported" in c.reason and "TF_XLA_FLAGS" not in os.environ
+    for flags, active in (("", False), ("--tf_xla_auto_jit=2 --x", True), ("--tf_xla_auto_jit=-1", False),
+                          ("--tf_xla_auto_jit=1", True), ("--tf_xla_ops_to_cluster=FUSIBLE", False)):
+        assert fastpath.xla_elementwise_active({"TF_XLA_FLAGS": flags}) is active, flags
+
+
+def test_train_start_line_says_what_tensorflow_got(monkeypatch):
+    from facehalluc.train.run import xla_elementwise_line
+
+    monkeypatch.setattr(fastpath, "this_cpu_kind", lambda: "avx512_bf16")
+    cfg = load_config("shipped")
+    monkeypatch.delenv("TF_XLA_FLAGS", raising=False)
+    assert "off (" in xla_elementwise_line(cfg, False) and "started without them" in xla_elementwise_line(cfg, False)
+    monkeypatch.setenv("TF_XLA_FLAGS", " ".join(fastpath.XLA_ELEMENTWISE_FLAGS))
+    assert xla_elementwise_line(cfg, False).startswith("element-wise XLA clusters: on (train.xla_elementwise=auto")
+    assert "whole train step" in xla_elementwise_line(cfg, True)
+    cfg.train.xla_elementwise = "off"
+    assert xla_elementwise_line(cfg, False).startswith("element-wise XLA clusters: on (TF_XLA_FLAGS=")
+    monkeypatch.delenv("TF_XLA_FLAGS")
+    assert xla_elementwise_line(cfg, False) == "element-wise XLA clusters: off (train.xla_elementwise=off)"
