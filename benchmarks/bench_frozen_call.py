@@ -12,7 +12,6 @@ interleaved in one process (alternating order), and checks they return the same 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -37,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     import numpy as np
     import tensorflow as tf
 
-    from bench_vs_torch import commit, machine, synthetic
+    from bench_vs_torch import commit, machine, synthetic, write_result
     from facehalluc.config import load_config
     from facehalluc.infer.engine import from_keras
     from facehalluc.models import build_cascade
@@ -71,9 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         h._default.frozen.clear()
         h._default.seen.clear()
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(info, indent=1) + "\n")
-        print(f"wrote {args.json}")
+        write_result(args.json, info)
     return 0
 
 

@@ -225,6 +225,13 @@ def machine() -> dict:
             "platform": platform.platform(), "loadavg_start": os.getloadavg()}
 
 
+def write_result(path: Path, info: dict) -> None:
+    """A benchmark's result file (JSON; numpy scalars as floats), its folder made; says where it went."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(info, indent=1, default=float) + "\n")
+    print(f"wrote {path}")
+
+
 def commit() -> str:
     try:
         return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
@@ -435,9 +442,7 @@ def main(argv: list[str] | None = None) -> int:
 
     summarize(info, args.rounds, args.steps)
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(info, indent=1, default=float) + "\n")
-        print(f"wrote {args.json}")
+        write_result(args.json, info)
     return 0
 
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import json
 import os
 import subprocess
 import sys
@@ -145,12 +144,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         info = {"command": "python benchmarks/onednn_primitives.py " + " ".join(sys.argv[1:] if argv is None else argv),
                 "date": time.strftime("%Y-%m-%d %H:%M"), "results": res}
-        from bench_vs_torch import commit, machine
+        from bench_vs_torch import commit, machine, write_result
 
         info.update(commit=commit(), machine=machine())
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(info, indent=1) + "\n")
-        print(f"wrote {args.json}")
+        write_result(args.json, info)
     return 0
 
 
