@@ -36,13 +36,13 @@ def main(argv: list[str] | None = None) -> int:
     import numpy as np
     import tensorflow as tf
 
-    from bench_vs_torch import commit, machine, synthetic, write_result
+    from bench_vs_torch import commit, machine, synthetic, with_random_biases, write_result
     from facehalluc.config import load_config
     from facehalluc.infer.engine import from_keras
     from facehalluc.models import build_cascade
 
     cfg = load_config(args.config, ["weights.allow_random=true"])
-    h = from_keras(build_cascade(cfg), cfg, jit_compile=False, freeze=True)
+    h = from_keras(with_random_biases(build_cascade(cfg)), cfg, jit_compile=False, freeze=True)
     top = cfg.model.resolutions[-1]
     info = {"command": "python benchmarks/bench_frozen_call.py " + " ".join(sys.argv[1:] if argv is None else argv),
             "commit": commit(), "date": time.strftime("%Y-%m-%d %H:%M"), "machine": machine(), "batches": {}}

@@ -176,6 +176,20 @@ def tf_gan_steps(cfg, batch: dict, jit: tuple = (False, True)) -> dict:
     return out
 
 
+def with_random_biases(model, seed: int = 0, std: float = 0.02):
+    """``model`` with every bias drawn from N(0, std), as a trained model's are.  Keras initialises biases to zero,
+    and with the weights frozen into the graph (a loaded model's inference) grappler then drops every bias add as
+    adding zero, and with it the convolution + bias + activation fusion: an untrained model's frozen graph is not
+    the one a trained model runs (PyTorch's default initialisation draws its biases)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    for w in model.weights:
+        if w.path.endswith("bias"):
+            w.assign(rng.normal(0.0, std, w.shape).astype(w.dtype))
+    return model
+
+
 def infer_paths(cfg, cascade_fn, torch, bs: int, tf_paths: bool = True) -> dict:
     import numpy as np
 
@@ -191,7 +205,7 @@ def infer_paths(cfg, cascade_fn, torch, bs: int, tf_paths: bool = True) -> dict:
     # fastpath.infer_freeze says; freeze=True freezes from the first call instead of after INFER_FREEZE_AFTER_FACES)
     for name, jit, freeze in ((f"infer_graph_b{bs}", False, False), (f"infer_xla_b{bs}", True, False),
                               (f"infer_default_b{bs}", None, None)) if tf_paths else ():
-        model = cascade_fn()  # a model of its own: XLA patches the cascade
+        model = with_random_biases(cascade_fn())  # a model of its own: XLA patches the cascade
         if freeze is None:
             freeze = fastpath.infer_freeze(weight_bytes(model)).on
         h = from_keras(model, cfg, jit_compile=jit, freeze=freeze)
