@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     import keras
     import numpy as np
 
-    from bench_vs_torch import machine, synthetic, tf_generator_steps, timed
+    from bench_vs_torch import machine, synthetic, tf_generator_steps, timed, with_random_biases
     from facehalluc.config import load_config
     from facehalluc.infer.engine import from_keras
     from facehalluc.models import build_cascade
@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     for bs in [int(b) for b in args.infer.split(",") if b]:
         masked = synthetic(cfg, bs, seed=1)[f"masked_{cfg.model.resolutions[-1]}"]
         keras.utils.set_random_seed(0)
-        weights = build_cascade(cfg).get_weights()
+        weights = with_random_biases(build_cascade(cfg)).get_weights()  # as a trained model's (bench_vs_torch)
         names = []
         variants = [(False, False, False), (True, False, False), (True, True, False)]
         for native, freeze, xla in variants + ([(True, True, True)] if args.xla else []):
