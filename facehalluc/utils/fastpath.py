@@ -57,7 +57,9 @@ XLA_ELEMENTWISE_FLAGS = ("--tf_xla_auto_jit=2", "--tf_xla_cpu_global_jit", "--tf
 # Python API), "batch" = larger ones (infer.py's 16, augment, evaluate).  Kinds not in the table get graph mode
 # (no compile time, nothing claimed).  SMALL_BATCH was 2 until the weights were frozen (issue 24): frozen, graph
 # mode beat XLA at 2 faces (0.0218 vs 0.0245 s) while XLA still won at 1 (0.0140 vs 0.0152 s) on avx512_bf16
-# (results/perf/fastpath_ab_xla_amd_avx512bf16_shipped.json, 21 interleaved rounds).
+# (results/perf/fastpath_ab_xla_amd_avx512bf16_shipped.json, 21 interleaved rounds); again with a trained model's
+# fused frozen graph (random biases): 1 face XLA 0.0138 vs graph 0.0169 s, 2 faces graph 0.0196 vs XLA 0.0221 s
+# (fastpath_ab_xla_amd_avx512bf16_shipped_biased.json).
 SMALL_BATCH = 1
 INFER_XLA_FASTER: dict[str, dict[str, bool]] = {
     # batch 1 equal, batch 8 graph faster (results/perf/intel_amx_shipped.json)
