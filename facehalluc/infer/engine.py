@@ -210,7 +210,7 @@ class _Frozen:
                 graph = convert_variables_to_constants_v2(concrete)
                 # The frozen function's structured signature takes no arguments: called directly, it first fails
                 # to bind them, and the TypeError it then discards formats every input tensor's values into its
-                # message (4.7 ms for 8 faces, 0.6 ms for one, ~5 % of the call) before its flat signature runs.
+                # message (3-5 ms for 8 faces, 0.5-0.6 ms for one: 5-7 % of the call) before its flat signature runs.
                 # A tf.function with the input signature binds them once, when it is traced.
                 call = tf.function(lambda *a: graph(*a), input_signature=specs)
                 self.frozen[key] = FrozenCall(graph, concrete.structured_outputs, call)
