@@ -136,40 +136,38 @@ def width_class(width_divisor: int) -> str:
     return "wide" if width_divisor <= 1 else "narrow"
 
 
+def _by_width(name: str, setting: str, table: dict, kind: str | None, width_divisor: int,
+              verdicts: tuple[str, str, str]) -> Choice:
+    """``train.<name>`` (auto / on / off) -> a :class:`Choice`; ``auto`` looks up ``table[kind][width class]``.
+    ``verdicts``: the reason's words when measured faster, measured as fast or slower, not measured."""
+    if setting not in ("auto", "on", "off"):
+        raise ValueError(f"train.{name} must be auto, on or off, got {setting!r}")
+    if setting != "auto":
+        return Choice(setting == "on", f"train.{name}={setting}")
+    kind = kind or this_cpu_kind()
+    wc = width_class(width_divisor)
+    on, how = _measured(table, kind, wc)
+    verdict = (verdicts[0] if on else verdicts[1]) if how == "measured" else verdicts[2]
+    return Choice(on, f"train.{name}=auto, CPU kind {kind}, {wc} generator: {verdict}; train.{name}=on|off forces it")
+
+
 def train_xla(setting: str | bool, kind: str | None = None, width_divisor: int = 1) -> Choice:
     """``train.xla`` (auto / on / off; old configs: true / false) and ``model.width_divisor`` -> whether the train
     step is jit-compiled."""
     if isinstance(setting, bool):
         setting = "on" if setting else "off"
-    if setting not in ("auto", "on", "off"):
-        raise ValueError(f"train.xla must be auto, on or off, got {setting!r}")
-    if setting != "auto":
-        return Choice(setting == "on", f"train.xla={setting}")
-    kind = kind or this_cpu_kind()
-    wc = width_class(width_divisor)
-    on, how = _measured(TRAIN_XLA_FASTER, kind, wc)
-    verdict = "XLA measured faster than graph mode" if on else "graph mode measured as fast or faster"
-    if how != "measured":
-        verdict = how
-    return Choice(on, f"train.xla=auto, CPU kind {kind}, {wc} generator: {verdict}; train.xla=on|off forces it")
+    return _by_width("xla", setting, TRAIN_XLA_FASTER, kind, width_divisor,
+                     ("XLA measured faster than graph mode", "graph mode measured as fast or faster",
+                      "not measured: graph mode"))
 
 
 def train_xla_elementwise(setting: str, xla_on: bool, kind: str | None = None, width_divisor: int = 1) -> Choice:
     """``train.xla_elementwise`` (auto / on / off) -> whether a graph-mode train step should run its element-wise
     ops as XLA clusters (:data:`XLA_ELEMENTWISE_FLAGS`).  Never with ``xla_on`` (the whole step is compiled)."""
-    if setting not in ("auto", "on", "off"):
-        raise ValueError(f"train.xla_elementwise must be auto, on or off, got {setting!r}")
-    if xla_on:
-        return Choice(False, "the whole train step is XLA-compiled")
-    if setting != "auto":
-        return Choice(setting == "on", f"train.xla_elementwise={setting}")
-    kind = kind or this_cpu_kind()
-    wc = width_class(width_divisor)
-    on, how = _measured(TRAIN_XLA_ELEMENTWISE_FASTER, kind, wc)
-    verdict = ("measured faster than plain graph mode" if on else "plain graph mode measured as fast or faster"
-               ) if how == "measured" else "not measured: plain graph mode"
-    return Choice(on, f"train.xla_elementwise=auto, CPU kind {kind}, {wc} generator: {verdict}; "
-                      "train.xla_elementwise=on|off forces it")
+    choice = _by_width("xla_elementwise", setting, TRAIN_XLA_ELEMENTWISE_FASTER, kind, width_divisor,
+                       ("measured faster than plain graph mode", "plain graph mode measured as fast or faster",
+                        "not measured: plain graph mode"))
+    return Choice(False, "the whole train step is XLA-compiled") if xla_on else choice
 
 
 def xla_elementwise_active(environ: dict | None = None) -> bool:
