@@ -11,6 +11,8 @@ plain SGD update, on a synthetic batch; paths ``tf_graph`` (tf.function, what tr
 ``--xla-elementwise``: also ``tf_graph_ew`` (and with ``--gan`` ``gan_graph_ew``): the graph-mode step in a third
 worker whose TensorFlow starts with ``fastpath.XLA_ELEMENTWISE_FLAGS`` (``train.xla_elementwise``: XLA clusters the
 element-wise ops, oneDNN keeps the convolutions).
+``--conv-matmul``: also ``tf_xla_mm``, the XLA step with its small, wide convolutions (<= 8x8 pixels, >= 256 input
+channels) as matrix products (``train.xla_conv_matmul``, ``fastpath.small_convs_as_matmul``), same worker, interleaved.
 ``--gan``: the project's full step (``GANTrainer.train_step``: discriminators, LPIPS, every enabled loss of the
 config; random frozen nets), graph and XLA.  ``--infer B,..``: the inference path
 (:func:`facehalluc.infer.engine.from_keras`, masked 128x128 faces -> every block's output) in graph mode, with
@@ -103,13 +105,14 @@ def synthetic(cfg, bs: int, seed: int = 0) -> dict:
     return out
 
 
-def tf_generator_steps(cfg, batch: dict, bf16: bool) -> dict:
-    """{name: (compile_fn, step_fn)} for the TF generator step, graph and XLA (same model and weights)."""
+def tf_generator_steps(cfg, batch: dict, bf16: bool, conv_matmul: bool = False) -> dict:
+    """{name: step_fn} for the TF generator step, graph and XLA (same model and weights); with ``conv_matmul``
+    also ``tf_xla_mm``: the XLA step traced inside ``fastpath.small_convs_as_matmul`` (train.xla_conv_matmul)."""
     import keras
     import tensorflow as tf
 
     from facehalluc.models import build_cascade
-    from facehalluc.utils.fastpath import native_dilated_conv
+    from facehalluc.utils.fastpath import native_dilated_conv, small_convs_as_matmul
 
     res = cfg.model.resolutions
     prev = keras.mixed_precision.global_policy()
@@ -123,9 +126,10 @@ def tf_generator_steps(cfg, batch: dict, bf16: bool) -> dict:
     x = {k: tf.constant(v) for k, v in batch.items() if not k.startswith("full")}
     y = {r: tf.constant(batch[f"full_{r}"]) for r in res}
 
-    def step():
+    def step(matmul=False):
         # as GANTrainer.train_step: traced inside fastpath.native_dilated_conv (dilated convs as one oneDNN op)
-        with native_dilated_conv(), tf.GradientTape() as tape:
+        # and, where train.xla_conv_matmul is on, small_convs_as_matmul
+        with native_dilated_conv(), small_convs_as_matmul(matmul), tf.GradientTape() as tape:
             outs = gen(x, training=True)
             loss = tf.add_n([tf.reduce_mean(tf.abs(y[r] - tf.cast(outs[f"out_{r}"], tf.float32))) for r in res])
         opt.apply(tape.gradient(loss, gen.trainable_variables), gen.trainable_variables)
@@ -133,7 +137,11 @@ def tf_generator_steps(cfg, batch: dict, bf16: bool) -> dict:
 
     sfx = "_bf16" if bf16 else ""
     g, j = tf.function(step), tf.function(step, jit_compile=True)
-    return {f"tf_graph{sfx}": lambda: float(g()), f"tf_xla{sfx}": lambda: float(j())}
+    paths = {f"tf_graph{sfx}": lambda: float(g()), f"tf_xla{sfx}": lambda: float(j())}
+    if conv_matmul:
+        m = tf.function(lambda: step(True), jit_compile=True)
+        paths[f"tf_xla_mm{sfx}"] = lambda: float(m())
+    return paths
 
 
 def torch_generator_step(torch, cfg, batch: dict, bf16: bool):
@@ -284,7 +292,7 @@ def build_paths(framework: str, args) -> dict:
         return paths
     if not args.no_step:
         for bf16 in (False, True) if args.bf16 else (False,):
-            paths.update(tf_generator_steps(cfg, batch, bf16))
+            paths.update(tf_generator_steps(cfg, batch, bf16, conv_matmul=args.conv_matmul))
     if args.gan:
         paths.update(tf_gan_steps(cfg, batch))
     for bs in args.infer_batches:
@@ -375,6 +383,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--xla-elementwise", action="store_true",
                    help="also the graph-mode step (and --gan step) with element-wise XLA clusters "
                         "(train.xla_elementwise; a third worker whose TensorFlow starts with those TF_XLA_FLAGS)")
+    p.add_argument("--conv-matmul", action="store_true",
+                   help="also tf_xla_mm: the XLA step with its small, wide convolutions as matrix products "
+                        "(train.xla_conv_matmul; fastpath.small_convs_as_matmul)")
     p.add_argument("--infer", default="", help="comma-separated inference batch sizes, e.g. 1,8")
     p.add_argument("--json", type=Path)
     p.add_argument("--isa", choices=["native", *ISA_CAPS], default="native",

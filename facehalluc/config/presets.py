@@ -65,6 +65,7 @@ def tiny() -> Config:
     cfg.train.snapshot_epochs = ()
     cfg.train.xla = "off"  # tests and demos: no XLA compile time
     cfg.train.xla_elementwise = "off"
+    cfg.train.xla_conv_matmul = "off"
     cfg.loss.id_input_size = 64
     # Missing LPIPS / VGG-Face weights switch L_pc / L_id off (one printed line); random frozen nets
     # only when asked for explicitly (weights.allow_random=true, tests and smoke runs).

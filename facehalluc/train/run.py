@@ -298,6 +298,9 @@ def _train(cfg: Config, run_dir: Path, data: str | Path | DataSource, steps_per_
         nets = nets if nets is not None else build_loss_networks(cfg)
     fastpath.log(f"{xla.line('XLA train step')}; {precision}")  # after the fail-fast weights check
     fastpath.log(xla_elementwise_line(cfg, xla.on))
+    conv_matmul = fastpath.train_xla_conv_matmul(cfg.train.xla_conv_matmul, use_xla and not run_eagerly,
+                                                 width_divisor=cfg.model.width_divisor)
+    fastpath.log(conv_matmul.line("small convolutions as matrix products"))
     source = data if isinstance(data, DataSource) else h5_source(data, cfg)
     S = int(steps_per_epoch or source.steps_per_epoch)
     if S < 1:
@@ -350,7 +353,7 @@ def _train(cfg: Config, run_dir: Path, data: str | Path | DataSource, steps_per_
                     b.assign(a)
             trainer = GANTrainer(generator, discs, cfg, nets, name=f"gan_stage_{s}")
             trainer.compile(*make_optimizers(cfg), jit_compile=use_xla and not run_eagerly,
-                            run_eagerly=run_eagerly)
+                            conv_matmul=conv_matmul.on, run_eagerly=run_eagerly)
             trainer.build_optimizers()
             if saved is not None and saved.stage == s:
                 state = restore_checkpoint(ckpt, trainer) if chief else saved

@@ -41,7 +41,7 @@ from ..losses import (LOSS_KEYS, LossNetworks, block_generator_losses, context_w
                       hinge_discriminator_loss, hinge_generator_loss, lsgan_discriminator_loss)
 from ..models import FaceComposite, build_discriminator, build_generator_block, noise_shapes
 from ..models.diffaugment import diff_augment
-from ..utils.fastpath import native_dilated_conv
+from ..utils.fastpath import native_dilated_conv, small_convs_as_matmul
 from .distribute import in_multi_worker
 
 TERMS: tuple[str, ...] = tuple(LOSS_KEYS) + ("d",)
@@ -121,6 +121,7 @@ class GANTrainer(keras.Model):
             if self.augment_policy else None
         self.cfg = cfg
         self.nets = nets
+        self.conv_matmul = False  # set by compile()
         inputs = generator.input
         if not isinstance(inputs, dict) or not inputs:
             raise ValueError(f"generator {generator.name!r} must take a dict of inputs")
@@ -217,8 +218,12 @@ class GANTrainer(keras.Model):
         return dz / size + 1e-5
 
     def compile(self, g_optimizer: keras.optimizers.Optimizer, d_optimizer: keras.optimizers.Optimizer,
-                jit_compile: bool | str = False, **kwargs: Any) -> None:  # type: ignore[override]
+                jit_compile: bool | str = False, conv_matmul: bool = False,
+                **kwargs: Any) -> None:  # type: ignore[override]
+        """``conv_matmul``: with ``jit_compile``, the steps compute their small, wide convolutions as matrix
+        products (``fastpath.small_convs_as_matmul``; ``train.xla_conv_matmul``)."""
         super().compile(jit_compile=jit_compile, **kwargs)
+        self.conv_matmul = bool(conv_matmul and jit_compile)
         # keras.Model.compile installs a default RMSprop as ``self.optimizer``, which fit() would build
         # with a slot per trainable variable (generator + discriminators: 1.6 GB at paper width) although
         # only g_optimizer / d_optimizer are used.  Building it over no variables keeps it empty.
@@ -349,12 +354,13 @@ class GANTrainer(keras.Model):
 
     # ---------------------------------------------------------------------------- train step
     def train_step(self, data):
-        # entered while fit() traces the step: its dilated convolutions become single oneDNN ops (fastpath)
-        with native_dilated_conv():
+        # entered while fit() traces the step: its dilated convolutions become single oneDNN ops, and under XLA
+        # (train.xla_conv_matmul) its small, wide convolutions matrix products (fastpath)
+        with native_dilated_conv(), small_convs_as_matmul(self.conv_matmul):
             return self._train_step(data)
 
     def test_step(self, data):
-        with native_dilated_conv():
+        with native_dilated_conv(), small_convs_as_matmul(self.conv_matmul):
             return self._test_step(data)
 
     def _train_step(self, data):

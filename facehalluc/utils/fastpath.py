@@ -14,7 +14,8 @@ training step; ``on`` / ``off`` force it.  The ``tiny`` preset (tests, demos) sa
 
 Two choices do not depend on the kind: :func:`native_dilated_conv` (dilated convolutions as one oneDNN op while
 this package's TensorFlow code traces a model) and :func:`infer_freeze` (a loaded generator's weights folded into
-its inference graph).
+its inference graph).  ``train.xla_conv_matmul`` (:func:`small_convs_as_matmul`) does: an XLA-compiled train step
+computes its small, wide convolutions as matrix products where that was measured faster.
 """
 from __future__ import annotations
 
@@ -70,6 +71,22 @@ INFER_XLA_FASTER: dict[str, dict[str, bool]] = {
     "avx512_bf16": {"single": True, "batch": False},
 }
 BF16_KINDS = ("amx", "avx512_bf16")
+# XLA-compiled train step (train.xla on) with its small, wide convolutions -- at most CONV_MATMUL_MAX_PIXELS output
+# pixels, at least CONV_MATMUL_MIN_CHANNELS input channels -- computed as one matrix product over their 3x3 (kxk)
+# neighbourhoods (:func:`small_convs_as_matmul`): True where measured faster than XLA's own convolution, per CPU kind
+# and width class.  XLA's CPU convolution transposes the filter for the input gradient and the filter gradient's
+# result on every step (its convolution emitter wants one layout); for the paper's 4x4 and 8x8 blocks with
+# 512-2048 channels the filters are far bigger than the activations, so the transposes cost as much as the
+# arithmetic, while a matrix product reads a filter as it is, in either orientation.  AMD EPYC Zen 4: the paper
+# step 6.28-6.53 -> 5.82-5.97 s/step (three alternating process pairs); per layer, forward + both gradients,
+# 4x4 1024->2048 121 -> 67 ms, 8x8 1024->1024 152 -> 129 ms, 16x16 512->512 129 -> 139 ms (slower, hence the
+# pixel limit) (docs/performance.md, 2026-12-07, second session).  Graph mode keeps oneDNN's convolutions: there
+# the shipped step measured no gain (0.128 vs 0.127 s).
+TRAIN_XLA_CONV_MATMUL_FASTER: dict[str, dict[str, bool]] = {
+    "avx512_bf16": {"wide": True},
+}
+CONV_MATMUL_MAX_PIXELS = 64
+CONV_MATMUL_MIN_CHANNELS = 256
 
 
 def cpu_flags(path: str | Path = "/proc/cpuinfo") -> frozenset[str]:
@@ -170,6 +187,16 @@ def train_xla_elementwise(setting: str, xla_on: bool, kind: str | None = None, w
     return Choice(False, "the whole train step is XLA-compiled") if xla_on else choice
 
 
+def train_xla_conv_matmul(setting: str, xla_on: bool, kind: str | None = None, width_divisor: int = 1) -> Choice:
+    """``train.xla_conv_matmul`` (auto / on / off) -> whether an XLA-compiled train step computes its small, wide
+    convolutions as matrix products (:func:`small_convs_as_matmul`).  Never without ``xla_on``: in graph mode the
+    convolutions are oneDNN's, and the setting does nothing."""
+    choice = _by_width("xla_conv_matmul", setting, TRAIN_XLA_CONV_MATMUL_FASTER, kind, width_divisor,
+                       ("measured faster than XLA's convolutions", "XLA's convolutions measured as fast or faster",
+                        "not measured: XLA's convolutions"))
+    return choice if xla_on else Choice(False, "the train step runs in graph mode (oneDNN's convolutions)")
+
+
 def xla_elementwise_active(environ: dict | None = None) -> bool:
     """Whether TF_XLA_FLAGS turns XLA auto-clustering on (ours or the user's own ``--tf_xla_auto_jit``)."""
     flags = (os.environ if environ is None else environ).get("TF_XLA_FLAGS", "")
@@ -250,6 +277,7 @@ def infer_freeze(weight_bytes: int) -> Choice:
 
 class _Tracing(threading.local):
     native_dilation = 0  # depth of native_dilated_conv() blocks entered by this thread
+    conv_matmul = 0  # depth of small_convs_as_matmul(True) blocks entered by this thread
 
 
 _TRACING = _Tracing()
@@ -316,7 +344,7 @@ def native_dilated_conv():
     if not native_dilation().on:
         yield False
         return
-    _install_native_dilation()
+    _install_conv_wrapper()
     _TRACING.native_dilation += 1
     try:
         yield True
@@ -324,17 +352,45 @@ def native_dilated_conv():
         _TRACING.native_dilation -= 1
 
 
-def _install_native_dilation() -> None:
+@contextlib.contextmanager
+def small_convs_as_matmul(on: bool = True):
+    """While this thread is inside the block (and ``on``: :func:`train_xla_conv_matmul`'s choice), Keras's
+    TensorFlow backend computes a stride-1, undilated, ``same``-padded, channels-last 2-D ``keras.ops.conv`` with an
+    odd square kernel, at most :data:`CONV_MATMUL_MAX_PIXELS` output pixels and at least
+    :data:`CONV_MATMUL_MIN_CHANNELS` input channels, as one matrix product: the k x k neighbourhoods of every pixel
+    side by side (``[N*H*W, k*k*C]``) times the kernel read as ``[k*k*C, C_out]``.  The same sums in another order
+    (float rounding); the same variables.  The XLA-compiled train step enters it while it is traced
+    (``GANTrainer.train_step``); see :data:`TRAIN_XLA_CONV_MATMUL_FASTER` for why and where.  Yields ``on``."""
+    if not on:
+        yield False
+        return
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        yield False
+        return
+    _install_conv_wrapper()
+    _TRACING.conv_matmul += 1
+    try:
+        yield True
+    finally:
+        _TRACING.conv_matmul -= 1
+
+
+def _install_conv_wrapper() -> None:
     """Wraps ``keras.src.backend.tensorflow.nn.conv`` once per process; the wrapper changes nothing outside a
-    :func:`native_dilated_conv` block of the calling thread."""
+    :func:`native_dilated_conv` or :func:`small_convs_as_matmul` block of the calling thread."""
     import tensorflow as tf
     from keras.src.backend.tensorflow import nn as tf_nn
 
-    if getattr(tf_nn.conv, "_facehalluc_native_dilation", False):
+    if getattr(tf_nn.conv, "_facehalluc_conv_wrapper", False):
         return
     stock = tf_nn.conv
 
     def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1, **kwargs):
+        if _TRACING.conv_matmul and not kwargs and _matmul_conv_fits(inputs, kernel, strides, padding, data_format,
+                                                                     dilation_rate):
+            return conv_as_matmul(inputs, kernel)
         dilations = (_native_dilations(inputs, kernel, strides, data_format, dilation_rate)
                      if _TRACING.native_dilation and not kwargs else None)
         if dilations is not None:
@@ -342,9 +398,37 @@ def _install_native_dilation() -> None:
                                 dilations=[1, *dilations, 1])
         return stock(inputs, kernel, strides, padding, data_format, dilation_rate, **kwargs)
 
-    conv._facehalluc_native_dilation = True
+    conv._facehalluc_conv_wrapper = True
     conv.stock = stock
     tf_nn.conv = conv
+
+
+def conv_as_matmul(inputs, kernel):
+    """A stride-1, ``same``-padded NHWC convolution with an odd square kernel as one matrix product: the kxk
+    neighbourhoods of every pixel, zero-padded at the border, side by side in the order of the kernel's rows
+    (``[N*H*W, k*k*C]``), times the kernel reshaped to ``[k*k*C, C_out]``."""
+    import tensorflow as tf
+
+    k, c, c_out = int(kernel.shape[0]), int(kernel.shape[2]), int(kernel.shape[3])
+    h, w, p = int(inputs.shape[1]), int(inputs.shape[2]), int(kernel.shape[0]) // 2
+    padded = tf.pad(inputs, [[0, 0], [p, p], [p, p], [0, 0]])
+    cols = tf.concat([padded[:, i:i + h, j:j + w, :] for i in range(k) for j in range(k)], axis=-1)
+    out = tf.matmul(tf.reshape(cols, [-1, k * k * c]), tf.reshape(kernel, [k * k * c, c_out]))
+    return tf.reshape(out, [-1, h, w, c_out])
+
+
+def _matmul_conv_fits(inputs, kernel, strides, padding, data_format, dilation_rate) -> bool:
+    """Whether :func:`small_convs_as_matmul` computes this conv as a matrix product."""
+    import keras
+
+    fmt = data_format or keras.config.image_data_format()
+    if len(inputs.shape) != 4 or len(kernel.shape) != 4 or fmt != "channels_last":
+        return False
+    h, w, c = inputs.shape[1], inputs.shape[2], inputs.shape[3]
+    k = kernel.shape
+    return (None not in (h, w, c, *k) and k[0] == k[1] and k[0] % 2 == 1 and c == k[2]
+            and str(padding).lower() == "same" and set(_pair(strides)) == {1} and set(_pair(dilation_rate)) == {1}
+            and h * w <= CONV_MATMUL_MAX_PIXELS and c >= CONV_MATMUL_MIN_CHANNELS)
 
 
 def _pair(v) -> tuple:
