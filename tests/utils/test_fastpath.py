@@ -461,3 +461,160 @@ def test_train_start_line_says_what_tensorflow_got(monkeypatch):
     assert xla_elementwise_line(cfg, False).startswith("element-wise XLA clusters: on (TF_XLA_FLAGS=")
     monkeypatch.delenv("TF_XLA_FLAGS")
     assert xla_elementwise_line(cfg, False) == "element-wise XLA clusters: off (train.xla_elementwise=off)"
+
+
+# ------------------------------------------------------- small convolutions as matrix products (issue 24)
+def test_train_xla_conv_matmul_follows_its_table_and_needs_a_compiled_step():
+    for kind, by_width in fastpath.TRAIN_XLA_CONV_MATMUL_FASTER.items():
+        for wc, faster in by_width.items():
+            c = fastpath.train_xla_conv_matmul("auto", True, kind, 1 if wc == "wide" else 8)
+            assert c.on is faster and kind in c.reason and "not measured" not in c.reason
+    # Zen 4, paper widths: the XLA step 1.07x faster (performance.md); narrow steps run in graph mode there
+    assert fastpath.train_xla_conv_matmul("auto", True, "avx512_bf16", 1).on
+    narrow = fastpath.train_xla_conv_matmul("auto", True, "avx512_bf16", 8)
+    assert not narrow.on and "not measured" in narrow.reason
+    for kind in fastpath.KINDS:
+        off = fastpath.train_xla_conv_matmul("on", False, kind)  # graph mode: oneDNN's convolutions, nothing to do
+        assert not off.on and "graph mode" in off.reason
+        assert fastpath.train_xla_conv_matmul("on", True, kind, 8).on
+        assert not fastpath.train_xla_conv_matmul("off", True, kind, 1).on
+    assert not fastpath.train_xla_conv_matmul("auto", True, "other", 1).on
+    with pytest.raises(ValueError):
+        fastpath.train_xla_conv_matmul("sometimes", True)
+    assert load_config("tiny").train.xla_conv_matmul == "off"
+    assert load_config("paper").train.xla_conv_matmul == "auto"
+
+
+def _conv_cases(c: int) -> dict:
+    """name -> (input shape, kernel shape, keras.ops.conv keywords, whether it fits small_convs_as_matmul);
+    ``c`` = CONV_MATMUL_MIN_CHANNELS."""
+    same = {"strides": 1, "padding": "same"}
+    return {
+        "8x8, 3x3": ((2, 8, 8, c), (3, 3, c, 7), same, True),
+        "4x2, 5x5": ((3, 4, 2, c + 5), (5, 5, c + 5, 2), same, True),  # not square; kernel wider than the input
+        "16x8: too many pixels": ((1, 16, 8, c), (3, 3, c, 4), same, False),
+        "too few channels": ((2, 8, 8, c - 1), (3, 3, c - 1, 4), same, False),
+        "strided": ((2, 8, 8, c), (3, 3, c, 4), {"strides": 2, "padding": "same"}, False),
+        "dilated": ((2, 8, 8, c), (3, 3, c, 4), {**same, "dilation_rate": 2}, False),
+        "valid": ((2, 8, 8, c), (3, 3, c, 4), {"strides": 1, "padding": "valid"}, False),
+        "even kernel": ((2, 8, 8, c), (2, 2, c, 4), same, False),
+    }
+
+
+@pytest.mark.parametrize("name", list(_conv_cases(8)))
+def test_small_convs_as_matmul_computes_the_same_values_and_gradients_where_it_fits(name):
+    """Inside ``small_convs_as_matmul(True)`` a conv that fits (stride 1, undilated, ``same``, odd square kernel,
+    <= 64 output pixels, >= 256 input channels) traces to one ``MatMul`` and no ``Conv2D`` (forward, and so both
+    gradients); any other conv keeps the stock lowering.  Outputs and input / kernel gradients equal the stock
+    lowering's.
+
+    Tolerance 1e-5 of the largest magnitude: the product sums the same k*k*C terms (up to 25 * 261) as the
+    convolution in another order, float32 rounding; 7e-7 measured at 3x3x256."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    x_shape, k_shape, kw, fits = _conv_cases(fastpath.CONV_MATMUL_MIN_CHANNELS)[name]
+    rng = np.random.default_rng(0)
+    x = tf.constant(rng.standard_normal(x_shape).astype("float32"))
+    k = tf.constant((0.05 * rng.standard_normal(k_shape)).astype("float32"))
+    probe = tf.constant(rng.standard_normal(keras.ops.conv(x, k, **kw).shape).astype("float32"))
+
+    def traced(on: bool, block: bool = True):
+        def f(x, k):
+            ctx = fastpath.small_convs_as_matmul(on) if block else __import__("contextlib").nullcontext()
+            with ctx, tf.GradientTape() as tape:
+                tape.watch([x, k])
+                y = keras.ops.conv(x, k, **kw)
+                loss = tf.reduce_sum(tf.sin(y) * probe)
+            return [y, *tape.gradient(loss, [x, k])]
+        return tf.function(f)
+
+    def op_types(fn) -> list[str]:
+        return [op.type for op in fn.get_concrete_function(x, k).graph.get_operations()]
+
+    mm, stock = traced(True), traced(False)
+    types, stock_types = op_types(mm), op_types(stock)
+    assert "MatMul" not in stock_types and any(t.startswith("Conv2D") for t in stock_types)
+    if fits:
+        assert types.count("MatMul") == 3  # forward, and the two gradients of the one product
+        assert not any(t.startswith("Conv") for t in types)
+    else:
+        assert types == stock_types
+    assert op_types(traced(True, block=False)) == stock_types  # outside the block: the stock lowering
+    a, b = mm(x, k), stock(x, k)
+    for p, q in zip(a, b):
+        assert p.shape == q.shape
+        np.testing.assert_allclose(np.asarray(p), np.asarray(q), rtol=0, atol=1e-5 * float(np.max(np.abs(q))))
+
+
+def test_small_convs_as_matmul_compiles_under_xla_and_stays_in_its_thread():
+    """The product form compiles with XLA (what the train step does) to the stock values, and a thread that is
+    not inside the block meanwhile traces the stock lowering."""
+    import threading
+
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    c = fastpath.CONV_MATMUL_MIN_CHANNELS
+    rng = np.random.default_rng(1)
+    x = tf.constant(rng.standard_normal((2, 4, 4, c)).astype("float32"))
+    k = tf.constant((0.05 * rng.standard_normal((3, 3, c, 5))).astype("float32"))
+
+    def fn(on: bool):
+        def f(x, k):
+            with fastpath.small_convs_as_matmul(on), tf.GradientTape() as tape:
+                tape.watch(k)
+                y = keras.ops.conv(x, k, 1, "same")
+                loss = tf.reduce_sum(y * y)
+            return y, tape.gradient(loss, k)
+        return f
+
+    xla = tf.function(fn(True), jit_compile=True)
+    assert " dot(" in xla.experimental_get_compiler_ir(x, k)(stage="hlo")
+    for p, q in zip(xla(x, k), tf.function(fn(False))(x, k)):
+        np.testing.assert_allclose(np.asarray(p), np.asarray(q), rtol=0, atol=1e-5 * float(np.max(np.abs(q))))
+    seen = []
+    with fastpath.small_convs_as_matmul(True):
+        t = threading.Thread(target=lambda: seen.extend(
+            op.type for op in tf.function(lambda x, k: keras.ops.conv(x, k, 1, "same"))
+            .get_concrete_function(x, k).graph.get_operations()))
+        t.start()
+        t.join()
+    assert "Conv2D" in seen and "MatMul" not in seen
+
+
+def test_the_trainer_traces_its_step_with_products_only_when_compiled_with_them(monkeypatch):
+    """``GANTrainer.compile(jit_compile=True, conv_matmul=True)`` (what train.py does where
+    ``train.xla_conv_matmul`` is on) traces its train step inside ``small_convs_as_matmul``; without XLA the flag
+    does nothing.  The tiny model's blocks are too narrow for the 256-channel limit, so the test lowers it."""
+    import tensorflow as tf
+    from support.train_helpers import small_config
+
+    from facehalluc.losses import build_loss_networks
+    from facehalluc.models import build_cascade
+    from facehalluc.train.trainer import GANTrainer, make_optimizers
+
+    monkeypatch.setattr(fastpath, "CONV_MATMUL_MIN_CHANNELS", 1)
+    cfg = small_config((8, 16), ["loss.use_adv=false"])
+    batch = {}
+    for r in cfg.model.resolutions:
+        batch.update({f"full_{r}": tf.zeros((4, r, r, 3)), f"masked_{r}": tf.zeros((4, r, r, 3)),
+                      f"mask_{r}": tf.ones((4, r, r, 1))})
+
+    def counts(jit: bool, conv_matmul: bool) -> tuple[int, int, bool]:
+        t = GANTrainer(build_cascade(cfg), {}, cfg, build_loss_networks(cfg))
+        t.compile(*make_optimizers(cfg), jit_compile=jit, conv_matmul=conv_matmul)
+        # traced without compiling: the ops the step is made of (XLA would compile this graph)
+        ops = tf.function(t.train_step).get_concrete_function(batch).graph.get_operations()
+        return (sum(op.type == "MatMul" for op in ops), sum(op.type.startswith("Conv2D") for op in ops),
+                t.conv_matmul)
+
+    stock = counts(True, False)
+    products = counts(True, True)
+    assert counts(False, True) == stock  # graph mode: the flag does nothing
+    assert not stock[2] and products[2]
+    # block 8's same-padded 3x3 / 5x5 convolutions (8x8 = 64 pixels) became products, each with its two gradients
+    assert products[0] > stock[0] and products[1] < stock[1]
+    assert products[0] - stock[0] == 3 * ((stock[1] - products[1]) // 3)
