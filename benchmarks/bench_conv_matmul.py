@@ -11,7 +11,7 @@ One function per shape and path computes ``y = conv(x, k)``, the loss ``sum(y * 
 forward is returned too, so nothing is pruned); the paths are timed interleaved, in a rotated order, for
 ``--rounds`` rounds, and the medians reported with their ratio and the layer-count-weighted totals.  The rule
 ``small_convs_as_matmul`` applies (``fastpath.CONV_MATMUL_MAX_PIXELS`` pixels, ``CONV_MATMUL_MIN_CHANNELS`` input
-channels) is printed beside each shape, so a run on another CPU kind shows whether the rule, and the kind's entry in
+and output channels) is printed beside each shape, so a run on another CPU kind shows whether the rule, and the kind's entry in
 ``fastpath.TRAIN_XLA_CONV_MATMUL_FASTER``, hold there.  Single ops measure the kernels, not the train step: the
 step's own figures come from ``bench_vs_torch.py --conv-matmul``.
 """
@@ -88,8 +88,8 @@ def shape_paths(batch: int, shape: tuple, graph: bool, seed: int = 0) -> dict:
 def fits_rule(shape: tuple) -> bool:
     from facehalluc.utils import fastpath
 
-    h, w, c, _, _ = shape
-    return h * w <= fastpath.CONV_MATMUL_MAX_PIXELS and c >= fastpath.CONV_MATMUL_MIN_CHANNELS
+    h, w, c, c_out, _ = shape
+    return h * w <= fastpath.CONV_MATMUL_MAX_PIXELS and min(c, c_out) >= fastpath.CONV_MATMUL_MIN_CHANNELS
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     totals: collections.Counter = collections.Counter()
     print(f"config {cfg.name}, batch {args.batch}: {len(shapes)} shapes; ms per forward + both gradients, "
           f"median of {args.rounds} rounds; rule = product where H*W <= {fastpath.CONV_MATMUL_MAX_PIXELS} and "
-          f"C_in >= {fastpath.CONV_MATMUL_MIN_CHANNELS}", flush=True)
+          f"C_in, C_out >= {fastpath.CONV_MATMUL_MIN_CHANNELS}", flush=True)
     for shape, layers in shapes:
         paths = shape_paths(args.batch, shape, args.graph)
         outs = {n: f() for n, f in paths.items()}  # trace / compile, and the values to compare

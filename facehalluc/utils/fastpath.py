@@ -72,7 +72,7 @@ INFER_XLA_FASTER: dict[str, dict[str, bool]] = {
 }
 BF16_KINDS = ("amx", "avx512_bf16")
 # XLA-compiled train step (train.xla on) with its small, wide convolutions -- at most CONV_MATMUL_MAX_PIXELS output
-# pixels, at least CONV_MATMUL_MIN_CHANNELS input channels -- computed as one matrix product over their 3x3 (kxk)
+# pixels, at least CONV_MATMUL_MIN_CHANNELS input and output channels -- computed as one matrix product over their kxk
 # neighbourhoods (:func:`small_convs_as_matmul`): True where measured faster than XLA's own convolution, per CPU kind
 # and width class.  XLA's CPU convolution transposes the filter for the input gradient and the filter gradient's
 # result on every step (its convolution emitter wants one layout); for the paper's 4x4 and 8x8 blocks with
@@ -80,8 +80,9 @@ BF16_KINDS = ("amx", "avx512_bf16")
 # arithmetic, while a matrix product reads a filter as it is, in either orientation.  AMD EPYC Zen 4: the paper
 # step 6.28-6.53 -> 5.82-5.97 s/step (three alternating process pairs); per layer, forward + both gradients,
 # 4x4 1024->2048 121 -> 67 ms, 8x8 1024->1024 152 -> 129 ms, 16x16 512->512 129 -> 139 ms (slower, hence the
-# pixel limit) (docs/performance.md, 2026-12-07, second session).  Graph mode keeps oneDNN's convolutions: there
-# the shipped step measured no gain (0.128 vs 0.127 s).
+# pixel limit); 8x8 512->3 (5x5, the paper's output convolution) 14 -> 37 ms, a product three columns wide (hence
+# the limit on output channels too) (results/perf/conv_matmul_amd_avx512bf16_paper.json; docs/performance.md,
+# 2026-12-07, second session).  Graph mode keeps oneDNN's convolutions: there the shipped step measured no gain.
 TRAIN_XLA_CONV_MATMUL_FASTER: dict[str, dict[str, bool]] = {
     "avx512_bf16": {"wide": True},
 }
@@ -357,7 +358,7 @@ def small_convs_as_matmul(on: bool = True):
     """While this thread is inside the block (and ``on``: :func:`train_xla_conv_matmul`'s choice), Keras's
     TensorFlow backend computes a stride-1, undilated, ``same``-padded, channels-last 2-D ``keras.ops.conv`` with an
     odd square kernel, at most :data:`CONV_MATMUL_MAX_PIXELS` output pixels and at least
-    :data:`CONV_MATMUL_MIN_CHANNELS` input channels, as one matrix product: the k x k neighbourhoods of every pixel
+    :data:`CONV_MATMUL_MIN_CHANNELS` input and output channels, as one matrix product: the k x k neighbourhoods of every pixel
     side by side (``[N*H*W, k*k*C]``) times the kernel read as ``[k*k*C, C_out]``.  The same sums in another order
     (float rounding); the same variables.  The XLA-compiled train step enters it while it is traced
     (``GANTrainer.train_step``); see :data:`TRAIN_XLA_CONV_MATMUL_FASTER` for why and where.  Yields ``on``."""
@@ -428,7 +429,7 @@ def _matmul_conv_fits(inputs, kernel, strides, padding, data_format, dilation_ra
     k = kernel.shape
     return (None not in (h, w, c, *k) and k[0] == k[1] and k[0] % 2 == 1 and c == k[2]
             and str(padding).lower() == "same" and set(_pair(strides)) == {1} and set(_pair(dilation_rate)) == {1}
-            and h * w <= CONV_MATMUL_MAX_PIXELS and c >= CONV_MATMUL_MIN_CHANNELS)
+            and h * w <= CONV_MATMUL_MAX_PIXELS and min(c, k[3]) >= CONV_MATMUL_MIN_CHANNELS)
 
 
 def _pair(v) -> tuple:

@@ -490,10 +490,11 @@ def _conv_cases(c: int) -> dict:
     ``c`` = CONV_MATMUL_MIN_CHANNELS."""
     same = {"strides": 1, "padding": "same"}
     return {
-        "8x8, 3x3": ((2, 8, 8, c), (3, 3, c, 7), same, True),
-        "4x2, 5x5": ((3, 4, 2, c + 5), (5, 5, c + 5, 2), same, True),  # not square; kernel wider than the input
+        "8x8, 3x3": ((2, 8, 8, c), (3, 3, c, c), same, True),
+        "4x2, 5x5": ((3, 4, 2, c + 5), (5, 5, c + 5, c + 1), same, True),  # not square; kernel wider than the input
         "16x8: too many pixels": ((1, 16, 8, c), (3, 3, c, 4), same, False),
-        "too few channels": ((2, 8, 8, c - 1), (3, 3, c - 1, 4), same, False),
+        "too few input channels": ((2, 8, 8, c - 1), (3, 3, c - 1, c), same, False),
+        "too few output channels": ((2, 8, 8, c), (3, 3, c, c - 1), same, False),
         "strided": ((2, 8, 8, c), (3, 3, c, 4), {"strides": 2, "padding": "same"}, False),
         "dilated": ((2, 8, 8, c), (3, 3, c, 4), {**same, "dilation_rate": 2}, False),
         "valid": ((2, 8, 8, c), (3, 3, c, 4), {"strides": 1, "padding": "valid"}, False),
@@ -504,7 +505,7 @@ def _conv_cases(c: int) -> dict:
 @pytest.mark.parametrize("name", list(_conv_cases(8)))
 def test_small_convs_as_matmul_computes_the_same_values_and_gradients_where_it_fits(name):
     """Inside ``small_convs_as_matmul(True)`` a conv that fits (stride 1, undilated, ``same``, odd square kernel,
-    <= 64 output pixels, >= 256 input channels) traces to one ``MatMul`` and no ``Conv2D`` (forward, and so both
+    <= 64 output pixels, >= 256 input and output channels) traces to one ``MatMul`` and no ``Conv2D`` (forward, and so both
     gradients); any other conv keeps the stock lowering.  Outputs and input / kernel gradients equal the stock
     lowering's.
 
@@ -560,7 +561,7 @@ def test_small_convs_as_matmul_compiles_under_xla_and_stays_in_its_thread():
     c = fastpath.CONV_MATMUL_MIN_CHANNELS
     rng = np.random.default_rng(1)
     x = tf.constant(rng.standard_normal((2, 4, 4, c)).astype("float32"))
-    k = tf.constant((0.05 * rng.standard_normal((3, 3, c, 5))).astype("float32"))
+    k = tf.constant((0.05 * rng.standard_normal((3, 3, c, c))).astype("float32"))
 
     def fn(on: bool):
         def f(x, k):
