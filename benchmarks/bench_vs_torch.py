@@ -14,7 +14,7 @@ element-wise ops, oneDNN keeps the convolutions).
 ``--conv-matmul``: also ``tf_xla_mm``, the XLA step with its small, wide convolutions (<= 8x8 pixels, >= 256
 channels in and out) as matrix products (``train.xla_conv_matmul``, ``fastpath.small_convs_as_matmul``), same worker, interleaved.
 ``--gan``: the project's full step (``GANTrainer.train_step``: discriminators, LPIPS, every enabled loss of the
-config; random frozen nets), graph and XLA.  ``--infer B,..``: the inference path
+config; random frozen nets), graph and XLA (with ``train.xla_conv_matmul``'s choice, as train.py compiles it).  ``--infer B,..``: the inference path
 (:func:`facehalluc.infer.engine.from_keras`, masked 128x128 faces -> every block's output) in graph mode, with
 XLA (both reading the weights as variables), as a loaded model's default for that batch size (``infer_default``:
 what ``load_hallucinator`` gives, ``fastpath.infer_xla``'s choice with the weights frozen per
@@ -173,11 +173,15 @@ def tf_gan_steps(cfg, batch: dict, jit: tuple = (False, True)) -> dict:
     from facehalluc.models import build_cascade
     from facehalluc.train.trainer import GANTrainer, build_discriminators, make_optimizers
 
+    from facehalluc.utils.fastpath import train_xla_conv_matmul
+
     out = {}
     for name, jit in (("gan_xla" if j else "gan_graph", j) for j in jit):
         tr = GANTrainer(build_cascade(cfg), build_discriminators(tuple(cfg.model.resolutions), cfg), cfg,
                         build_loss_networks(cfg))
-        tr.compile(*make_optimizers(cfg), jit_compile=jit)
+        # as train.py compiles it: under XLA with train.xla_conv_matmul's choice for this kind and width
+        mm = train_xla_conv_matmul(cfg.train.xla_conv_matmul, jit, width_divisor=cfg.model.width_divisor).on
+        tr.compile(*make_optimizers(cfg), jit_compile=jit, conv_matmul=mm)
         data = {k: tf.constant(v) for k, v in batch.items()}
         fn = tf.function(tr.train_step, jit_compile=jit or None)
         out[name] = (lambda f=fn, d=data: float(f(d)["g_total"]))
