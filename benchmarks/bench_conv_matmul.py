@@ -11,9 +11,9 @@ One function per shape and path computes ``y = conv(x, k)``, the loss ``sum(y * 
 forward is returned too, so nothing is pruned); the paths are timed interleaved, in a rotated order, for
 ``--rounds`` rounds, and the medians reported with their ratio and the layer-count-weighted totals.  The rule
 ``small_convs_as_matmul`` applies (``fastpath.CONV_MATMUL_MAX_PIXELS`` pixels, ``CONV_MATMUL_MIN_CHANNELS`` input
-and output channels) is printed beside each shape, so a run on another CPU kind shows whether the rule, and the kind's entry in
-``fastpath.TRAIN_XLA_CONV_MATMUL_FASTER``, hold there.  Single ops measure the kernels, not the train step: the
-step's own figures come from ``bench_vs_torch.py --conv-matmul``.
+and output channels) is printed beside each shape, so a run on another CPU kind shows whether the rule, and the
+kind's entry in ``fastpath.TRAIN_XLA_CONV_MATMUL_FASTER``, hold there.  Single ops measure the kernels, not the
+train step: the step's own figures come from ``bench_vs_torch.py --conv-matmul``.
 """
 from __future__ import annotations
 

@@ -12,9 +12,11 @@ plain SGD update, on a synthetic batch; paths ``tf_graph`` (tf.function, what tr
 worker whose TensorFlow starts with ``fastpath.XLA_ELEMENTWISE_FLAGS`` (``train.xla_elementwise``: XLA clusters the
 element-wise ops, oneDNN keeps the convolutions).
 ``--conv-matmul``: also ``tf_xla_mm``, the XLA step with its small, wide convolutions (<= 8x8 pixels, >= 256
-channels in and out) as matrix products (``train.xla_conv_matmul``, ``fastpath.small_convs_as_matmul``), same worker, interleaved.
+channels in and out) as matrix products (``train.xla_conv_matmul``, ``fastpath.small_convs_as_matmul``), same
+worker, interleaved.
 ``--gan``: the project's full step (``GANTrainer.train_step``: discriminators, LPIPS, every enabled loss of the
-config; random frozen nets), graph and XLA (with ``train.xla_conv_matmul``'s choice, as train.py compiles it).  ``--infer B,..``: the inference path
+config; random frozen nets), graph and XLA (with ``train.xla_conv_matmul``'s choice, as train.py compiles it).
+``--infer B,..``: the inference path
 (:func:`facehalluc.infer.engine.from_keras`, masked 128x128 faces -> every block's output) in graph mode, with
 XLA (both reading the weights as variables), as a loaded model's default for that batch size (``infer_default``:
 what ``load_hallucinator`` gives, ``fastpath.infer_xla``'s choice with the weights frozen per

@@ -176,8 +176,8 @@ class TrainConfig:
     # the convolutions stay TensorFlow's oneDNN kernels.  "auto" = on where measured faster on this CPU kind and
     # width (facehalluc.utils.fastpath, docs/performance.md); train.py sets it before TensorFlow starts.
     xla_elementwise: Literal["auto", "on", "off"] = "auto"
-    # With the step XLA-compiled: convolutions of at most 8x8 pixels and 256+ channels in and out (the paper's deep blocks)
-    # as one matrix product each, instead of XLA's convolution, which transposes their big filters on every step.
+    # With the step XLA-compiled: convolutions of at most 8x8 pixels and 256+ channels in and out (the paper's deep
+    # blocks) as one matrix product each, instead of XLA's convolution, which transposes their big filters every step.
     # "auto" = on where measured faster on this CPU kind and width (facehalluc.utils.fastpath, docs/performance.md).
     xla_conv_matmul: Literal["auto", "on", "off"] = "auto"
     strategy: Literal["auto", "default", "mirrored", "multiworker"] = "auto"

@@ -78,11 +78,12 @@ BF16_KINDS = ("amx", "avx512_bf16")
 # result on every step (its convolution emitter wants one layout); for the paper's 4x4 and 8x8 blocks with
 # 512-2048 channels the filters are far bigger than the activations, so the transposes cost as much as the
 # arithmetic, while a matrix product reads a filter as it is, in either orientation.  AMD EPYC Zen 4: the paper
-# step 6.28-6.53 -> 5.82-5.97 s/step (three alternating process pairs); per layer, forward + both gradients,
-# 4x4 1024->2048 121 -> 67 ms, 8x8 1024->1024 152 -> 129 ms, 16x16 512->512 129 -> 139 ms (slower, hence the
-# pixel limit); 8x8 512->3 (5x5, the paper's output convolution) 14 -> 37 ms, a product three columns wide (hence
-# the limit on output channels too) (results/perf/conv_matmul_amd_avx512bf16_paper.json; docs/performance.md,
-# 2026-12-07, second session).  Graph mode keeps oneDNN's convolutions: there the shipped step measured no gain.
+# step 1.05-1.07x faster than with XLA's convolutions (paired, three runs; results/perf/
+# amd_avx512bf16_dec07b_paper_mm_{1,2,3}.json); per layer, forward + both gradients, 4x4 1024->2048 176 -> 118 ms,
+# 8x8 1024->1024 224 -> 209 ms, 16x16 512->512 193 -> 194 ms (no gain: the pixel limit); 8x8 512->3 (5x5, the paper's
+# output convolution) 11.5 -> 15.4 ms, a product three columns wide (the limit on output channels)
+# (results/perf/conv_matmul_amd_avx512bf16_paper.json; docs/performance.md, 2026-12-07, second session).  Graph
+# mode keeps oneDNN's convolutions: there the shipped step measured no gain.
 TRAIN_XLA_CONV_MATMUL_FASTER: dict[str, dict[str, bool]] = {
     "avx512_bf16": {"wide": True},
 }
@@ -358,9 +359,9 @@ def small_convs_as_matmul(on: bool = True):
     """While this thread is inside the block (and ``on``: :func:`train_xla_conv_matmul`'s choice), Keras's
     TensorFlow backend computes a stride-1, undilated, ``same``-padded, channels-last 2-D ``keras.ops.conv`` with an
     odd square kernel, at most :data:`CONV_MATMUL_MAX_PIXELS` output pixels and at least
-    :data:`CONV_MATMUL_MIN_CHANNELS` input and output channels, as one matrix product: the k x k neighbourhoods of every pixel
-    side by side (``[N*H*W, k*k*C]``) times the kernel read as ``[k*k*C, C_out]``.  The same sums in another order
-    (float rounding); the same variables.  The XLA-compiled train step enters it while it is traced
+    :data:`CONV_MATMUL_MIN_CHANNELS` input and output channels, as one matrix product: the k x k neighbourhoods of
+    every pixel side by side (``[N*H*W, k*k*C]``) times the kernel read as ``[k*k*C, C_out]``.  The same sums in
+    another order (float rounding); the same variables.  The XLA-compiled train step enters it while it is traced
     (``GANTrainer.train_step``); see :data:`TRAIN_XLA_CONV_MATMUL_FASTER` for why and where.  Yields ``on``."""
     if not on:
         yield False

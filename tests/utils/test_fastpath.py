@@ -505,8 +505,8 @@ def _conv_cases(c: int) -> dict:
 @pytest.mark.parametrize("name", list(_conv_cases(8)))
 def test_small_convs_as_matmul_computes_the_same_values_and_gradients_where_it_fits(name):
     """Inside ``small_convs_as_matmul(True)`` a conv that fits (stride 1, undilated, ``same``, odd square kernel,
-    <= 64 output pixels, >= 256 input and output channels) traces to one ``MatMul`` and no ``Conv2D`` (forward, and so both
-    gradients); any other conv keeps the stock lowering.  Outputs and input / kernel gradients equal the stock
+    <= 64 output pixels, >= 256 input and output channels) traces to one ``MatMul`` and no ``Conv2D`` (forward, and
+    so both gradients); any other conv keeps the stock lowering.  Outputs and input / kernel gradients equal the stock
     lowering's.
 
     Tolerance 1e-5 of the largest magnitude: the product sums the same k*k*C terms (up to 25 * 261) as the
