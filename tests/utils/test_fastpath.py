@@ -36,12 +36,17 @@ def test_cpu_flags_reads_the_first_flags_line(tmp_path):
     assert fastpath.cpu_flags(tmp_path / "absent") == frozenset()
 
 
-def test_train_xla_follows_the_measured_table():
-    for kind, by_width in fastpath.TRAIN_XLA_FASTER.items():
+def _assert_follows(table: dict, choose) -> None:
+    """``choose(kind, width_divisor)`` (an ``auto`` setting) gives each entry of a by-width table, and says why."""
+    for kind, by_width in table.items():
         for wc, faster in by_width.items():
-            c = fastpath.train_xla("auto", kind, 1 if wc == "wide" else 8)
+            c = choose(kind, 1 if wc == "wide" else 8)
             assert c.on is faster and kind in c.reason and f"{wc} generator" in c.reason
             assert "not measured" not in c.reason
+
+
+def test_train_xla_follows_the_measured_table():
+    _assert_follows(fastpath.TRAIN_XLA_FASTER, lambda kind, wd: fastpath.train_xla("auto", kind, wd))
     assert fastpath.train_xla("auto", "avx2", 1).on  # issue 24: XLA 1.7x faster on the AVX2 EPYC
     assert not fastpath.train_xla("auto", "amx", 1).on and not fastpath.train_xla("auto", "amx", 8).on
     # Zen 4 (avx512_bf16): paper widths XLA 1.05x graph, the ÷ 8 generator graph faster (amd_avx512bf16_*.json)
@@ -405,10 +410,8 @@ def test_fastpath_imports_neither_keras_nor_tensorflow():
 
 # ------------------------------------------------------------------ element-wise XLA clusters (issue 24)
 def test_train_xla_elementwise_follows_its_table_and_never_with_a_compiled_step():
-    for kind, by_width in fastpath.TRAIN_XLA_ELEMENTWISE_FASTER.items():
-        for wc, faster in by_width.items():
-            c = fastpath.train_xla_elementwise("auto", False, kind, 1 if wc == "wide" else 8)
-            assert c.on is faster and kind in c.reason and "not measured" not in c.reason
+    _assert_follows(fastpath.TRAIN_XLA_ELEMENTWISE_FASTER,
+                    lambda kind, wd: fastpath.train_xla_elementwise("auto", False, kind, wd))
     # Zen 4: the ÷ 8 GAN step ~15 % faster (performance.md); paper widths compile the whole step there
     assert fastpath.train_xla_elementwise("auto", False, "avx512_bf16", 8).on
     wide = fastpath.train_xla_elementwise("auto", False, "avx512_bf16", 1)
@@ -465,20 +468,18 @@ def test_train_start_line_says_what_tensorflow_got(monkeypatch):
 
 # ------------------------------------------------------- small convolutions as matrix products (issue 24)
 def test_train_xla_conv_matmul_follows_its_table_and_needs_a_compiled_step():
-    for kind, by_width in fastpath.TRAIN_XLA_CONV_MATMUL_FASTER.items():
-        for wc, faster in by_width.items():
-            c = fastpath.train_xla_conv_matmul("auto", True, kind, 1 if wc == "wide" else 8)
-            assert c.on is faster and kind in c.reason and "not measured" not in c.reason
-    # Zen 4, paper widths: the XLA step 1.07x faster (performance.md); narrow steps run in graph mode there
-    assert fastpath.train_xla_conv_matmul("auto", True, "avx512_bf16", 1).on
-    narrow = fastpath.train_xla_conv_matmul("auto", True, "avx512_bf16", 8)
-    assert not narrow.on and "not measured" in narrow.reason
-    for kind in fastpath.KINDS:
-        off = fastpath.train_xla_conv_matmul("on", False, kind)  # graph mode: oneDNN's convolutions, nothing to do
-        assert not off.on and "graph mode" in off.reason
-        assert fastpath.train_xla_conv_matmul("on", True, kind, 8).on
-        assert not fastpath.train_xla_conv_matmul("off", True, kind, 1).on
-    assert not fastpath.train_xla_conv_matmul("auto", True, "other", 1).on
+    _assert_follows(fastpath.TRAIN_XLA_CONV_MATMUL_FASTER,
+                    lambda kind, wd: fastpath.train_xla_conv_matmul("auto", True, kind, wd))
+    # (setting, XLA-compiled step, kind, width divisor) -> on, and a word of the reason
+    cases = [(("auto", True, "avx512_bf16", 1), True, "measured faster"),  # Zen 4, paper widths: 1.05-1.07x
+             (("auto", True, "avx512_bf16", 8), False, "not measured"),  # narrow: graph mode there anyway
+             (("auto", True, "other", 1), False, "not measured"),
+             *((("on", False, kind, 1), False, "graph mode") for kind in fastpath.KINDS),  # oneDNN's convolutions
+             *((("on", True, kind, 8), True, "=on") for kind in fastpath.KINDS),
+             *((("off", True, kind, 1), False, "=off") for kind in fastpath.KINDS)]
+    for args, on, why in cases:
+        c = fastpath.train_xla_conv_matmul(*args)
+        assert c.on is on and why in c.reason, (args, c)
     with pytest.raises(ValueError):
         fastpath.train_xla_conv_matmul("sometimes", True)
     assert load_config("tiny").train.xla_conv_matmul == "off"
