@@ -99,15 +99,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-pixels", type=int, default=1024, help="largest input (H*W) timed")
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--graph", action="store_true", help="also graph mode (oneDNN's convolution vs the product)")
+    p.add_argument("--isa", choices=["native", "avx2", "avx512"], default="native",
+                   help="cap the run-time instruction set of oneDNN and XLA (an emulation of another CPU kind on "
+                        "this machine, not a measurement of it; bench_vs_torch.py --isa)")
     p.add_argument("--json", type=Path)
     args = p.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from bench_vs_torch import cap_isa, commit, machine, write_result
     from facehalluc.utils.fastpath import prefer_onednn
 
+    isa_env = cap_isa(args.isa)  # before TensorFlow starts
     prefer_onednn()
     import numpy as np
-
-    from bench_vs_torch import commit, machine, write_result
     from facehalluc.config import load_config
     from facehalluc.models import build_cascade
     from facehalluc.utils import fastpath
@@ -117,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     info = {"command": "python benchmarks/bench_conv_matmul.py " + " ".join(sys.argv[1:] if argv is None else argv),
             "commit": commit(), "date": time.strftime("%Y-%m-%d %H:%M"), "machine": machine(),
             "rule": {"max_pixels": fastpath.CONV_MATMUL_MAX_PIXELS, "min_channels": fastpath.CONV_MATMUL_MIN_CHANNELS},
+            "isa_cap": {"isa": args.isa, "env": isa_env, "note": "emulated: instruction set capped on this machine"}
+            if isa_env else None,
             "shapes": []}
     totals: collections.Counter = collections.Counter()
     print(f"config {cfg.name}, batch {args.batch}: {len(shapes)} shapes; ms per forward + both gradients, "
