@@ -86,10 +86,15 @@ def shape_paths(batch: int, shape: tuple, graph: bool, seed: int = 0) -> dict:
 
 
 def fits_rule(shape: tuple) -> bool:
+    """Whether ``small_convs_as_matmul`` turns this shape's convolution into a product (its own predicate, asked
+    with symbolic tensors of the shape)."""
+    import keras
+
     from facehalluc.utils import fastpath
 
-    h, w, c, c_out, _ = shape
-    return h * w <= fastpath.CONV_MATMUL_MAX_PIXELS and min(c, c_out) >= fastpath.CONV_MATMUL_MIN_CHANNELS
+    h, w, c, c_out, k = shape
+    return fastpath._matmul_conv_fits(keras.KerasTensor((None, h, w, c)), keras.KerasTensor((k, k, c, c_out)),
+                                      1, "same", None, 1)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -412,7 +412,7 @@ def conv_as_matmul(inputs, kernel):
     import tensorflow as tf
 
     k, c, c_out = int(kernel.shape[0]), int(kernel.shape[2]), int(kernel.shape[3])
-    h, w, p = int(inputs.shape[1]), int(inputs.shape[2]), int(kernel.shape[0]) // 2
+    h, w, p = int(inputs.shape[1]), int(inputs.shape[2]), k // 2
     padded = tf.pad(inputs, [[0, 0], [p, p], [p, p], [0, 0]])
     cols = tf.concat([padded[:, i:i + h, j:j + w, :] for i in range(k) for j in range(k)], axis=-1)
     out = tf.matmul(tf.reshape(cols, [-1, k * k * c]), tf.reshape(kernel, [k * k * c, c_out]))
@@ -421,16 +421,23 @@ def conv_as_matmul(inputs, kernel):
 
 def _matmul_conv_fits(inputs, kernel, strides, padding, data_format, dilation_rate) -> bool:
     """Whether :func:`small_convs_as_matmul` computes this conv as a matrix product."""
-    import keras
-
-    fmt = data_format or keras.config.image_data_format()
-    if len(inputs.shape) != 4 or len(kernel.shape) != 4 or fmt != "channels_last":
+    if not _stride1_2d_nhwc(inputs, kernel, strides, data_format):
         return False
     h, w, c = inputs.shape[1], inputs.shape[2], inputs.shape[3]
     k = kernel.shape
-    return (None not in (h, w, c, *k) and k[0] == k[1] and k[0] % 2 == 1 and c == k[2]
-            and str(padding).lower() == "same" and set(_pair(strides)) == {1} and set(_pair(dilation_rate)) == {1}
+    return (None not in (h, w, *k) and k[0] == k[1] and k[0] % 2 == 1 and str(padding).lower() == "same"
+            and set(_pair(dilation_rate)) == {1}
             and h * w <= CONV_MATMUL_MAX_PIXELS and min(c, k[3]) >= CONV_MATMUL_MIN_CHANNELS)
+
+
+def _stride1_2d_nhwc(inputs, kernel, strides, data_format) -> bool:
+    """Whether a conv is 2-D, channels-last, stride 1 and ungrouped (the input's known channel count is the
+    kernel's): the convs both trace-time rewrites start from."""
+    import keras
+
+    fmt = data_format or keras.config.image_data_format()
+    return (len(inputs.shape) == 4 and len(kernel.shape) == 4 and fmt == "channels_last"
+            and set(_pair(strides)) == {1} and inputs.shape[-1] is not None and inputs.shape[-1] == kernel.shape[-2])
 
 
 def _pair(v) -> tuple:
@@ -444,15 +451,13 @@ def _native_dilations(inputs, kernel, strides, data_format, dilation_rate) -> tu
     """The (height, width) dilation of a conv that oneDNN can run as one op, else ``None``."""
     import keras
 
-    fmt = data_format or keras.config.image_data_format()
     # oneDNN's dilated kernels (forward and both gradients) are float32 and, on CPUs with bf16 units, bfloat16;
     # float16 falls back to TensorFlow's own kernels, which have no dilated gradient
     dtypes = ("float32", "bfloat16") if bf16_available() else ("float32",)
     dilations = _pair(dilation_rate)
     plain = (keras.backend.standardize_dtype(inputs.dtype) in dtypes
-             and len(inputs.shape) == 4 and len(kernel.shape) == 4 and fmt == "channels_last"
-             and len(dilations) == 2 and dilations != (1, 1) and set(_pair(strides)) == {1}
-             and inputs.shape[-1] is not None and inputs.shape[-1] == kernel.shape[-2])
+             and _stride1_2d_nhwc(inputs, kernel, strides, data_format)
+             and len(dilations) == 2 and dilations != (1, 1))
     return dilations if plain else None
 
 
